@@ -1,0 +1,71 @@
+#include "dataplane/responder.h"
+
+namespace linetime::dataplane {
+
+using wire::NtpMode;
+
+const char* to_string(NtpOutcome o) {
+  switch (o) {
+    case NtpOutcome::kAnswered: return "answered";
+    case NtpOutcome::kAnsweredUnsync: return "answered-unsync";
+    case NtpOutcome::kDropTruncated: return "drop-truncated";
+    case NtpOutcome::kDropBadVersion: return "drop-bad-version";
+    case NtpOutcome::kDropMalformed: return "drop-malformed";
+    case NtpOutcome::kDropMode: return "drop-mode";
+    case NtpOutcome::kDropControl: return "drop-control";
+    case NtpOutcome::kDropPrivate: return "drop-private";
+    case NtpOutcome::kDropSourcePort0: return "drop-source-port-0";
+    case NtpOutcome::kDropAuthenticated: return "drop-authenticated";
+    case NtpOutcome::kDropNoRoom: return "drop-no-room";
+    case NtpOutcome::kCount: break;
+  }
+  return "unknown";
+}
+
+void Responder::convert_rx(hwclock::UtcTime rx) {
+  last_rx_ = rx;
+  last_rx_raw_ = hwclock::NtpTimestamp::from_utc(rx).raw();
+  const std::int64_t bucket = rx.ticks() >> kDispersionBucketShift;
+  if (bucket != last_rx_bucket_) {
+    last_rx_bucket_ = bucket;
+    const hwclock::UtcTime bucket_end((bucket + 1) << kDispersionBucketShift);
+    last_rx_dispersion_ = hwclock::NtpShort::from_duration(state_.root_dispersion_at(bucket_end)).raw();
+  }
+}
+
+void Responder::update(const shm::ServerState& state) {
+  state_ = state;
+  // Cached conversions depend on the state.
+  last_rx_ = hwclock::UtcTime(std::numeric_limits<std::int64_t>::min());
+  last_rx_bucket_ = std::numeric_limits<std::int64_t>::min();
+  synchronized_ = state.synchronized != 0 && state.leap != static_cast<std::uint8_t>(wire::Leap::kUnsync) &&
+                  state.stratum >= 1 && state.stratum < wire::kStratumUnsync;
+
+  template_ = wire::NtpHeader{};
+  template_.precision = state.precision;
+  if (synchronized_) {
+    template_.li_vn_mode = wire::ntp_li_vn_mode(state.leap, 0, static_cast<unsigned>(NtpMode::kServer));
+    template_.stratum = state.stratum;
+    template_.reference_id.set(state.reference_id);
+    wire::store_short(template_.root_delay, hwclock::NtpShort::from_duration(state.root_delay()));
+    wire::store_ts(template_.reference_ts, hwclock::NtpTimestamp::from_utc(state.reference_time()));
+  } else {
+    // RFC 5905 figure 11: an unsynchronized server says so with LI=3 and
+    // stratum 16, and claims no reference time, delay or refid it could be
+    // trusted for; dispersion is the maximum.
+    template_.li_vn_mode = wire::ntp_li_vn_mode(static_cast<unsigned>(wire::Leap::kUnsync), 0, static_cast<unsigned>(NtpMode::kServer));
+    template_.stratum = wire::kStratumUnsync;
+    wire::store_short(template_.root_dispersion, hwclock::NtpShort::from_duration(hwclock::Duration(shm::kMaxDispersionNs)));
+  }
+}
+
+NtpOutcome Responder::check_tail(const NtpRequest& req) {
+  const auto parsed = wire::parse_ntp(req.payload);
+  if (!parsed) return NtpOutcome::kDropMalformed;
+  if (parsed->has_mac) return NtpOutcome::kDropAuthenticated;
+  // Extension fields we do not know are ignored (RFC 7822): the answer is a
+  // plain 48-octet header, never longer than the request.
+  return NtpOutcome::kAnswered;
+}
+
+}  // namespace linetime::dataplane
