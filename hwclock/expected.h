@@ -20,8 +20,6 @@ constexpr Unexpected<E> unexpected(E e) {
 
 template <class T, class E>
 class Expected {
-  static_assert(std::is_trivially_destructible_v<E>, "errors are plain enums or small structs");
-
  public:
   constexpr Expected(T value) : value_(std::move(value)), ok_(true) {}  // NOLINT: implicit by design
   constexpr Expected(Unexpected<E> u) : error_(u.error), ok_(false) {}  // NOLINT: implicit by design
@@ -37,7 +35,7 @@ class Expected {
   constexpr T& operator*() & { return value_; }
   constexpr const T& operator*() const& { return value_; }
 
-  constexpr E error() const { return error_; }
+  constexpr const E& error() const { return error_; }
 
  private:
   T value_{};

@@ -60,4 +60,16 @@ inline ServerState local_reference_state(hwclock::UtcTime now, std::uint8_t stra
   return s;
 }
 
+// The holdover rule: while the control beats, the dataplane serves what it
+// published (root dispersion keeps growing at the published rate between
+// updates); once the control has been silent for longer than the holdover, the
+// dataplane serves "unsynchronized" (LI=3, stratum 16) until it beats again.
+inline constexpr std::int64_t kDefaultHoldoverNs = 300'000'000'000;  // 5 minutes
+
+inline ServerState served_state(const ServerState& published, bool control_silent) {
+  ServerState s = published;
+  if (control_silent) s.synchronized = 0;
+  return s;
+}
+
 }  // namespace linetime::shm
