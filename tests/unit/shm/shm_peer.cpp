@@ -120,7 +120,7 @@ int read_state(const std::string& name, int ms) {
       ++epochs;
     }
   }
-  std::printf("reads=%lld epochs=%lld\n", reads, epochs);
+  std::printf("reads=%lld epochs=%lld last-epoch=%lld\n", reads, epochs, static_cast<long long>(epoch));
   return 0;
 }
 

@@ -1,0 +1,117 @@
+// The dataplane's per-frame logic, without DPDK: classify a received Ethernet
+// frame and, where the dataplane answers it itself, turn the frame into its
+// answer in place (the mbuf goes straight back out).
+//
+//   ARP request for one of our IPv4 addresses      -> ARP reply
+//   ICMP / ICMPv6 echo request to one of ours       -> echo reply
+//   IPv6 neighbour solicitation for one of ours     -> neighbour advertisement
+//   NTP request to UDP/123 on one of ours           -> Responder
+//   NTP reply to one of the control's client ports  -> the control's ring
+//   frames to another MAC or malformed              -> dropped, counted by reason
+//   everything else for us (SSH, DHCP, ARP replies, router advertisements...)
+//                                                    -> the kernel, through the exception port
+//
+// 802.1Q/802.1ad tags are kept on answers. Answers are never longer than the
+// request but for the Ethernet minimum (60 octets).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "dataplane/counters.h"
+#include "dataplane/responder.h"
+#include "dataplane/wire/address.h"
+#include "dataplane/wire/bytes.h"
+#include "hwclock/time.h"
+
+namespace linetime::dataplane {
+
+// The addresses this dataplane answers for, and the control's client ports.
+struct LocalConfig {
+  wire::MacAddress mac;
+  std::vector<wire::Ipv4Address> ipv4;
+  std::vector<wire::Ipv6Address> ipv6;
+  std::vector<std::uint16_t> vlans;        // VLAN ids answered on; untagged frames always are
+  std::uint16_t upstream_port_min = 0;     // UDP ports the control sends upstream requests from
+  std::uint16_t upstream_port_max = 0;
+
+  bool has(wire::Ipv4Address a) const;
+  bool has(const wire::Ipv6Address& a) const;
+};
+
+enum class Action : std::uint8_t {
+  kTransmit,   // the frame now holds the answer: send `length` octets back out
+  kDrop,       // count `counter` and free it
+  kException,  // give the frame, unchanged, to the kernel
+  kUpstream,   // an NTP reply for the control: `upstream` describes it
+};
+
+struct UpstreamInfo {
+  bool ipv6 = false;
+  std::uint8_t src[16] = {};
+  std::uint8_t dst[16] = {};
+  std::uint16_t src_port = 0;
+  std::uint16_t dst_port = 0;
+  wire::Bytes payload;  // the NTP message, inside the frame
+};
+
+struct Verdict {
+  Verdict() = default;
+  Verdict(Action a, Counter c, std::size_t len = 0) : action(a), counter(c), length(len) {}
+
+  Action action = Action::kDrop;
+  Counter counter = Counter::kDropNotForUs;  // what to count for this frame
+  std::size_t length = 0;                    // kTransmit: octets of the answer
+  std::uint16_t ntp_offset = 0;              // kTransmit of an NTP answer: where its header starts
+  UpstreamInfo upstream;                     // kUpstream only
+};
+
+inline constexpr std::size_t kMinFrame = 60;  // Ethernet minimum without FCS
+
+class FrameProcessor {
+ public:
+  explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) {}
+
+  // `frame` is the buffer holding the frame: its first `length` octets are
+  // the frame, and it may be longer (room to pad an answer to 60 octets).
+  // `rx` is the frame's receive time; `now` gives the NTP transmit time.
+  template <class Now>
+  Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now);
+
+  Responder& responder() { return responder_; }
+  const LocalConfig& config() const { return config_; }
+  void set_config(LocalConfig config) { config_ = std::move(config); }
+
+ private:
+  struct Ntp {
+    wire::Bytes payload;  // set when the frame is an NTP request for us
+    std::uint16_t src_port;
+  };
+  // Everything but the NTP answer itself, which needs the caller's clock.
+  Verdict classify(wire::MutableBytes frame, std::size_t length, Ntp& ntp, std::size_t& l3, std::size_t& l4, bool& v6);
+  std::size_t finish_ntp(wire::MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length);
+
+  LocalConfig config_;
+  Responder responder_;
+};
+
+template <class Now>
+Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now) {
+  Ntp ntp{};
+  std::size_t l3 = 0, l4 = 0;
+  bool v6 = false;
+  Verdict v = classify(frame, length, ntp, l3, l4, v6);
+  if (ntp.payload.data() == nullptr) return v;
+
+  // An NTP request for us: answer into the UDP payload, in place.
+  wire::MutableBytes out = frame.subspan(l4 + 8);
+  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx}, out, now);
+  if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
+  v.counter = counter_for(r.outcome);
+  v.length = finish_ntp(frame, l3, l4, v6, r.length);
+  v.ntp_offset = static_cast<std::uint16_t>(l4 + 8);
+  return v;
+}
+
+}  // namespace linetime::dataplane

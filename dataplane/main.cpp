@@ -1,0 +1,295 @@
+// linetime-dataplane: the DPDK poll-mode NTP server.
+//
+//   linetime-dataplane [EAL options] -- [options]
+//
+// It owns one data port (any DPDK port), runs one poll loop per lcore with a
+// queue pair each, answers NTP, ARP, ICMP and neighbour discovery itself, and
+// hands everything else to the kernel through a TAP interface. The server
+// state comes from linetime-control through shared memory.
+#include <rte_bus_vdev.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dataplane/counters.h"
+#include "dataplane/port.h"
+#include "dataplane/worker.h"
+#include "hwclock/timebase.h"
+
+using namespace linetime;
+using namespace linetime::dataplane;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+
+void log(const std::string& msg) {
+  std::fprintf(stderr, "linetime-dataplane: %s\n", msg.c_str());
+  std::fflush(stderr);
+}
+
+[[noreturn]] void die(const std::string& msg) {
+  log(msg);
+  std::exit(1);
+}
+
+std::int64_t clock_ns(clockid_t c) {
+  timespec ts{};
+  clock_gettime(c, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
+struct Options {
+  std::uint16_t port = 0;
+  std::string tap;              // exception interface name; empty: none
+  std::string shm = shm::kDefaultName;
+  LocalConfig local;
+  double holdover_s = static_cast<double>(shm::kDefaultHoldoverNs) / 1e9;
+  std::string ready_file;
+  double stats_interval_s = 0;
+  double duration_s = 0;        // 0: until SIGINT/SIGTERM
+  unsigned mbufs = 8191;
+};
+
+void usage() {
+  std::puts(
+      "usage: linetime-dataplane [EAL options] -- [options]\n"
+      "  --port N              data port (default 0)\n"
+      "  --address ADDR        an IPv4 or IPv6 address to answer on (repeat for more)\n"
+      "  --tap NAME            create the exception interface NAME for the kernel\n"
+      "  --vlan ID             also answer on 802.1Q VLAN ID (repeat for more)\n"
+      "  --upstream-ports A-B  UDP ports linetime-control sends upstream requests from\n"
+      "  --shm NAME            shared memory with linetime-control (default /linetime)\n"
+      "  --holdover SECONDS    serve unsynchronized after the control is silent this long (default 300)\n"
+      "  --ready-file PATH     written once the ports are up and answering\n"
+      "  --stats SECONDS       print counters every SECONDS\n"
+      "  --duration SECONDS    stop after SECONDS (default: run until SIGINT/SIGTERM)\n"
+      "  --mbufs N             mbufs in the pool (default 8191)");
+}
+
+double parse_seconds(const char* flag, const char* v) {
+  char* end = nullptr;
+  const double d = std::strtod(v, &end);
+  if (end == v || *end != '\0' || d < 0) die(std::string(flag) + " takes a number of seconds, got '" + v + "'");
+  return d;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) die(a + " needs a value (see --help)");
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      usage();
+      std::exit(0);
+    } else if (a == "--port") {
+      o.port = static_cast<std::uint16_t>(std::atoi(value()));
+    } else if (a == "--address") {
+      const std::string v = value();
+      if (auto v4 = wire::parse_ipv4_address(v)) {
+        o.local.ipv4.push_back(*v4);
+      } else if (auto v6 = wire::parse_ipv6_address(v)) {
+        o.local.ipv6.push_back(*v6);
+      } else {
+        die("--address '" + v + "' is neither an IPv4 nor an IPv6 address");
+      }
+    } else if (a == "--tap") {
+      o.tap = value();
+    } else if (a == "--vlan") {
+      const int id = std::atoi(value());
+      if (id < 1 || id > 4094) die("--vlan takes an id from 1 to 4094");
+      o.local.vlans.push_back(static_cast<std::uint16_t>(id));
+    } else if (a == "--upstream-ports") {
+      unsigned lo = 0, hi = 0;
+      if (std::sscanf(value(), "%u-%u", &lo, &hi) != 2 || lo == 0 || hi < lo || hi > 65535) {
+        die("--upstream-ports takes a range like 40000-40099");
+      }
+      o.local.upstream_port_min = static_cast<std::uint16_t>(lo);
+      o.local.upstream_port_max = static_cast<std::uint16_t>(hi);
+    } else if (a == "--shm") {
+      o.shm = value();
+    } else if (a == "--holdover") {
+      o.holdover_s = parse_seconds("--holdover", value());
+    } else if (a == "--ready-file") {
+      o.ready_file = value();
+    } else if (a == "--stats") {
+      o.stats_interval_s = parse_seconds("--stats", value());
+    } else if (a == "--duration") {
+      o.duration_s = parse_seconds("--duration", value());
+    } else if (a == "--mbufs") {
+      o.mbufs = static_cast<unsigned>(std::atoi(value()));
+    } else {
+      die("unknown option '" + a + "' (see --help)");
+    }
+  }
+  if (o.local.ipv4.empty() && o.local.ipv6.empty()) die("no --address given: say which addresses to answer NTP on");
+  return o;
+}
+
+struct Lcore {
+  std::unique_ptr<Worker> worker;
+};
+
+std::vector<Lcore> g_lcores;
+
+int worker_main(void* arg) {
+  Worker* w = static_cast<Worker*>(arg);
+  while (!g_stop.load(std::memory_order_relaxed)) w->poll_once();
+  return 0;
+}
+
+void print_counters(const shm::Segment& seg, unsigned lcores, const char* heading) {
+  std::string line = heading;
+  for (std::size_t c = 0; c < index(Counter::kCount); ++c) {
+    const std::uint64_t v = shm::sum(seg.counters(), lcores, c);
+    if (v != 0) line += std::string(" ") + counter_name(static_cast<Counter>(c)) + "=" + std::to_string(v);
+  }
+  log(line);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int eal = rte_eal_init(argc, argv);
+  if (eal < 0) {
+    die(std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno) +
+        " (run as root; without hugepages pass --no-huge -m 128; see the EAL messages above)");
+  }
+  Options opt = parse(argc - eal - 1 > 0 ? argc - eal - 1 : 0, argv + eal + 1);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+
+  const unsigned lcores = rte_lcore_count();
+  if (lcores > shm::kMaxLcores) die("at most " + std::to_string(shm::kMaxLcores) + " lcores are supported");
+
+  rte_mempool* pool = rte_pktmbuf_pool_create("lt_mbufs", opt.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                              static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) {
+    die("cannot allocate " + std::to_string(opt.mbufs) + " mbufs: " + rte_strerror(rte_errno) +
+        " (raise the EAL memory with -m, or lower --mbufs)");
+  }
+
+  std::uint16_t tap_port = kNoPort;
+  if (!opt.tap.empty()) {
+    const std::string args = "iface=" + opt.tap;
+    if (rte_vdev_init("net_tap_lt", args.c_str()) != 0 || rte_eth_dev_get_port_by_name("net_tap_lt", &tap_port) != 0) {
+      die("cannot create the exception interface " + opt.tap + " (net_tap needs root and /dev/net/tun)");
+    }
+  }
+  if (opt.port == tap_port) die("--port " + std::to_string(opt.port) + " is the exception interface; choose the data port");
+
+  auto data = start_port(PortRequest{opt.port, static_cast<std::uint16_t>(lcores), pool});
+  if (!data) die(data.error());
+  opt.local.mac = data->mac;
+  log(port_label(opt.port) + " up, MAC " + wire::to_string(data->mac) + ", " + std::to_string(lcores) + " lcore(s)" +
+      (lcores > 1 ? (data->rss ? ", RSS on" : ", no RSS: only queue 0 receives") : "") + "; " + data->timestamping);
+  if (tap_port != kNoPort) {
+    auto tap = start_port(PortRequest{tap_port, static_cast<std::uint16_t>(lcores), pool, 512, 512, false});
+    if (!tap) die(tap.error());
+    log("exception interface " + opt.tap + " is " + port_label(tap_port) + ": configure it with ip addr/ip link");
+  }
+
+  auto seg = shm::Segment::open(opt.shm, shm::Side::kDataplane);
+  if (!seg) die(seg.error().message);
+  if (const std::uint64_t stale = seg->drain_stale(); stale != 0) log("dropped " + std::to_string(stale) + " stale upstream requests");
+  seg->self().lcores.store(lcores);
+
+  // The TSC -> UTC mapping: refitted by the main lcore, read by every worker.
+  static shm::Seqlock<hwclock::Timebase> timebase_lock;
+  hwclock::TimebaseEstimator estimator(static_cast<double>(rte_get_tsc_hz()));
+  auto timebase_round = [&] {
+    for (int i = 0; i < 8; ++i) {
+      const std::uint64_t before = rte_rdtsc_precise();
+      const std::int64_t utc = clock_ns(CLOCK_REALTIME);
+      const std::uint64_t after = rte_rdtsc_precise();
+      estimator.sample(hwclock::TscTime(static_cast<std::int64_t>(before)), hwclock::UtcTime(utc),
+                       hwclock::TscTime(static_cast<std::int64_t>(after)));
+    }
+    if (estimator.end_round()) timebase_lock.store(estimator.timebase());
+  };
+  for (int i = 0; i < 4; ++i) timebase_round();
+
+  const hwclock::Duration holdover = hwclock::Duration::from_seconds(opt.holdover_s);
+  unsigned q = 0;
+  unsigned main_index = 0;
+  unsigned lcore_id = 0;
+  RTE_LCORE_FOREACH(lcore_id) {
+    WorkerConfig wc;
+    wc.port = opt.port;
+    wc.queue = static_cast<std::uint16_t>(q);
+    wc.exception_port = tap_port;
+    wc.exception_queue = static_cast<std::uint16_t>(q);
+    wc.io = lcore_id == rte_get_main_lcore();
+    wc.counter_block = q;
+    wc.rx_ts = data->rx_ts;
+    if (wc.io) main_index = q;
+    g_lcores.push_back(Lcore{std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover)});
+    ++q;
+  }
+  q = 0;
+  RTE_LCORE_FOREACH(lcore_id) {
+    if (lcore_id != rte_get_main_lcore()) rte_eal_remote_launch(worker_main, g_lcores[q].worker.get(), lcore_id);
+    ++q;
+  }
+
+  seg->self().ready.store(1, std::memory_order_release);
+  if (!opt.ready_file.empty()) std::ofstream(opt.ready_file) << ::getpid() << "\n";
+  log("answering NTP; server state from shared memory " + opt.shm);
+
+  Worker& main_worker = *g_lcores[main_index].worker;
+  const std::uint64_t hz = rte_get_tsc_hz();
+  const std::uint64_t start = rte_rdtsc();
+  std::uint64_t next_housekeeping = start;
+  std::uint64_t next_stats = start + static_cast<std::uint64_t>(opt.stats_interval_s * static_cast<double>(hz));
+  const std::uint64_t end = opt.duration_s > 0 ? start + static_cast<std::uint64_t>(opt.duration_s * static_cast<double>(hz)) : 0;
+  bool was_silent = true;
+  while (!g_stop.load(std::memory_order_relaxed)) {
+    main_worker.poll_once();
+    const std::uint64_t now = rte_rdtsc();
+    if (now < next_housekeeping) continue;
+    next_housekeeping = now + hz / 10;  // every 100 ms
+    timebase_round();
+    seg->heartbeat(hwclock::MonoTime(clock_ns(CLOCK_MONOTONIC)));
+    const bool silent = main_worker.state().control_silent();
+    if (silent != was_silent) {
+      log(silent ? "no heartbeat from linetime-control within the holdover: answering unsynchronized (LI=3, stratum 16)"
+                 : "linetime-control is publishing: answering at stratum " +
+                       std::to_string(main_worker.state().served().stratum));
+      was_silent = silent;
+    }
+    if (opt.stats_interval_s > 0 && now >= next_stats) {
+      next_stats = now + static_cast<std::uint64_t>(opt.stats_interval_s * static_cast<double>(hz));
+      print_counters(*seg, lcores, "counters:");
+    }
+    if (end != 0 && now >= end) g_stop.store(true);
+  }
+
+  rte_eal_mp_wait_lcore();
+  seg->self().ready.store(0);
+  if (!opt.ready_file.empty()) std::remove(opt.ready_file.c_str());
+  print_counters(*seg, lcores, "final counters:");
+  rte_eth_dev_stop(opt.port);
+  if (tap_port != kNoPort) rte_eth_dev_stop(tap_port);
+  g_lcores.clear();
+  rte_eal_cleanup();
+  return 0;
+}

@@ -1,0 +1,177 @@
+#include "dataplane/worker.h"
+
+#include <rte_cycles.h>
+
+#include <cstring>
+
+#include "dataplane/wire/checksum.h"
+#include "dataplane/wire/ntp.h"
+#include "dataplane/wire/udp.h"
+
+namespace linetime::dataplane {
+
+namespace {
+
+std::uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// Rewrites an answer's transmit timestamp and fixes the UDP checksum by
+// RFC 1624 incremental update.
+void stamp_transmit(rte_mbuf* m, std::uint16_t ntp_offset, std::uint64_t ntp_tx) {
+  auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
+  auto* h = reinterpret_cast<wire::NtpHeader*>(p + ntp_offset);
+  auto* u = reinterpret_cast<wire::UdpHeader*>(p + ntp_offset - sizeof(wire::UdpHeader));
+  const wire::Be64 old = h->transmit_ts;
+  h->transmit_ts.set(ntp_tx);
+  std::uint16_t c = wire::checksum_update(u->checksum.get(), wire::Bytes(old.b, 8), wire::Bytes(h->transmit_ts.b, 8));
+  u->checksum.set(c == 0 ? 0xFFFF : c);
+}
+
+}  // namespace
+
+Worker::Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
+               const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover)
+    : cfg_(config),
+      proc_(local),
+      state_(segment.server_state(), segment.header().control, holdover),
+      timebase_lock_(&timebase),
+      counters_(&segment.counters()[config.counter_block]),
+      upstream_(segment.upstream_rx(config.counter_block)) {}
+
+void Worker::refresh(std::uint64_t tsc) {
+  (void)tsc;
+  const std::uint64_t v = timebase_lock_->version();
+  if (v != timebase_version_) {
+    const std::uint64_t got = timebase_lock_->try_load(timebase_);
+    if (got != 0) timebase_version_ = got;
+  }
+  last_change_ = state_.refresh(hwclock::MonoTime(static_cast<std::int64_t>(monotonic_ns())));
+  if (last_change_ != shm::StateReader::Change::kNone) proc_.responder().update(state_.served());
+}
+
+hwclock::UtcTime Worker::rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const {
+  if (cfg_.rx_ts.dynfield_offset >= 0 && (m->ol_flags & cfg_.rx_ts.dynflag) != 0) {
+    const auto ticks = *RTE_MBUF_DYNFIELD(m, cfg_.rx_ts.dynfield_offset, const std::uint64_t*);
+    return hwclock::UtcTime(static_cast<std::int64_t>(static_cast<double>(ticks) * cfg_.rx_ts.nic_ns_per_tick) +
+                            cfg_.rx_ts.nic_to_utc_ns);
+  }
+  return burst_time;
+}
+
+void Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent) {
+  if (n == 0) return;
+  const std::uint16_t done = rte_eth_tx_burst(port, queue, pkts, n);
+  count(sent, done);
+  if (done < n) {
+    count(Counter::kTxDropped, n - done);
+    rte_pktmbuf_free_bulk(pkts + done, n - done);
+  }
+}
+
+unsigned Worker::poll_once() {
+  rte_mbuf* rx[kBurst];
+  const std::uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, kBurst);
+  const std::uint64_t tsc = rte_rdtsc();
+  refresh(tsc);
+  if (cfg_.io) forward_from_kernel();
+  if (n == 0) return 0;
+
+  const hwclock::UtcTime burst_time = timebase_.to_utc(hwclock::TscTime(static_cast<std::int64_t>(tsc)));
+  count(Counter::kRxFrames, n);
+  rte_mbuf* tx[kBurst];
+  std::uint16_t ntp_offset[kBurst];
+  std::uint16_t ntx = 0;
+  rte_mbuf* exc[kBurst];
+  std::uint16_t nexc = 0;
+  rte_mbuf* drop[kBurst];
+  std::uint16_t ndrop = 0;
+
+  for (std::uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = rx[i];
+    const hwclock::UtcTime rx_utc = rx_time(m, burst_time);
+    auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
+    const std::size_t room = m->buf_len - m->data_off;
+    // The transmit timestamp is stamped again just before tx_burst; the
+    // receive time stands in for it meanwhile.
+    const Verdict v = proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc, [rx_utc] { return rx_utc; });
+    count(v.counter);
+    switch (v.action) {
+      case Action::kTransmit:
+        m->data_len = static_cast<std::uint16_t>(v.length);
+        m->pkt_len = v.length;
+        m->ol_flags = 0;
+        ntp_offset[ntx] = v.ntp_offset;
+        tx[ntx++] = m;
+        break;
+      case Action::kException:
+        exc[nexc++] = m;
+        break;
+      case Action::kUpstream: {
+        shm::UpstreamReply* r = upstream_.claim();
+        if (r == nullptr) {
+          count(Counter::kUpstreamRingFull);
+        } else {
+          r->src.family = r->dst.family = v.upstream.ipv6 ? 6 : 4;
+          std::memcpy(r->src.bytes, v.upstream.src, 16);
+          std::memcpy(r->dst.bytes, v.upstream.dst, 16);
+          r->src_port = v.upstream.src_port;
+          r->dst_port = v.upstream.dst_port;
+          r->rx_source = shm::TimestampSource::kSoftware;
+          r->rx_utc_ns = rx_utc.ticks();
+          const std::size_t len = std::min(v.upstream.payload.size(), shm::kMaxRingPayload);
+          r->length = static_cast<std::uint16_t>(len);
+          std::memcpy(r->payload, v.upstream.payload.data(), len);
+        }
+        drop[ndrop++] = m;
+        break;
+      }
+      case Action::kDrop:
+        drop[ndrop++] = m;
+        break;
+    }
+  }
+  upstream_.publish();
+
+  if (ntx > 0) {
+    // As late as possible: one TSC read for the whole burst, right before it leaves.
+    const hwclock::UtcTime now = timebase_.to_utc(hwclock::TscTime(static_cast<std::int64_t>(rte_rdtsc())));
+    const std::uint64_t ntp_now = hwclock::NtpTimestamp::from_utc(now).raw();
+    std::uint16_t stamped = 0;
+    for (std::uint16_t i = 0; i < ntx; ++i) {
+      if (ntp_offset[i] != 0) {
+        stamp_transmit(tx[i], ntp_offset[i], ntp_now);
+        ++stamped;
+      }
+    }
+    count(Counter::kTxTimestampSoftware, stamped);
+    send(cfg_.port, cfg_.queue, tx, ntx, Counter::kTxFrames);
+  }
+  if (nexc > 0) {
+    if (cfg_.exception_port == kNoPort) {
+      count(Counter::kExceptionNoPort, nexc);
+      rte_pktmbuf_free_bulk(exc, nexc);
+    } else {
+      const std::uint16_t done = rte_eth_tx_burst(cfg_.exception_port, cfg_.exception_queue, exc, nexc);
+      if (done < nexc) {
+        count(Counter::kTxDropped, nexc - done);
+        rte_pktmbuf_free_bulk(exc + done, nexc - done);
+      }
+    }
+  }
+  if (ndrop > 0) rte_pktmbuf_free_bulk(drop, ndrop);
+  return n;
+}
+
+void Worker::forward_from_kernel() {
+  if (cfg_.exception_port == kNoPort) return;
+  rte_mbuf* pkts[kBurst];
+  const std::uint16_t n = rte_eth_rx_burst(cfg_.exception_port, cfg_.exception_queue, pkts, kBurst);
+  if (n == 0) return;
+  count(Counter::kExceptionFromKernel, n);
+  send(cfg_.port, cfg_.queue, pkts, n, Counter::kTxFrames);
+}
+
+}  // namespace linetime::dataplane

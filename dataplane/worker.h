@@ -1,0 +1,79 @@
+// One dataplane lcore's poll loop: receive a burst, stamp it, classify and
+// answer every frame in place, stamp the answers' transmit time just before
+// tx_burst, and hand exceptions to the kernel. No sleeping, no locks; all of
+// its state is its own, and its counters are its own block in shared memory.
+//
+//   while (!stop) { rx_burst; ts = TSC; process each; TX ts = TSC; tx_burst; }
+//
+// The I/O worker (the main lcore's) also forwards what the kernel sends on the
+// exception port out of the data port.
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/frame.h"
+#include "dataplane/shm/ring.h"
+#include "dataplane/shm/segment.h"
+#include "dataplane/shm/seqlock.h"
+#include "dataplane/shm/state_reader.h"
+#include "hwclock/timebase.h"
+
+namespace linetime::dataplane {
+
+inline constexpr std::uint16_t kBurst = 32;
+inline constexpr std::uint16_t kNoPort = 0xFFFF;
+
+// Where a frame's receive time comes from, chosen per port at start.
+struct RxTimestamping {
+  int dynfield_offset = -1;    // mbuf timestamp field, when the port fills it
+  std::uint64_t dynflag = 0;
+  double nic_ns_per_tick = 1;  // NIC ticks to ns; mapped onto UTC by `nic_to_utc_ns`
+  std::int64_t nic_to_utc_ns = 0;
+};
+
+struct WorkerConfig {
+  std::uint16_t port = 0;
+  std::uint16_t queue = 0;
+  std::uint16_t exception_port = kNoPort;  // the kernel's TAP, if any
+  std::uint16_t exception_queue = 0;
+  bool io = false;                         // also forwards kernel -> wire
+  std::uint32_t counter_block = 0;         // which shared-memory counter block is ours
+  RxTimestamping rx_ts;
+};
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
+         const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover);
+
+  // One pass of the loop; returns the number of frames received.
+  unsigned poll_once();
+
+  // What changed in the served state at the last poll (for the log).
+  shm::StateReader::Change last_state_change() const { return last_change_; }
+  const shm::StateReader& state() const { return state_; }
+  FrameProcessor& processor() { return proc_; }
+
+ private:
+  void refresh(std::uint64_t tsc);
+  hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
+  void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
+  void send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent);
+  void forward_from_kernel();
+
+  WorkerConfig cfg_;
+  FrameProcessor proc_;
+  shm::StateReader state_;
+  const shm::Seqlock<hwclock::Timebase>* timebase_lock_;
+  hwclock::Timebase timebase_{};
+  std::uint64_t timebase_version_ = 0;
+  shm::CounterBlock* counters_;
+  shm::RingProducer<shm::UpstreamReply> upstream_;
+  shm::StateReader::Change last_change_ = shm::StateReader::Change::kNone;
+};
+
+}  // namespace linetime::dataplane

@@ -1,0 +1,384 @@
+// The frame processor on hand-built frames: every answer is parsed back with
+// the wire parsers, which verify every length and checksum.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstring>
+#include <vector>
+
+#include "dataplane/frame.h"
+#include "dataplane/wire/arp.h"
+#include "dataplane/wire/checksum.h"
+#include "dataplane/wire/ethernet.h"
+#include "dataplane/wire/icmp.h"
+#include "dataplane/wire/icmpv6.h"
+#include "dataplane/wire/ip.h"
+#include "dataplane/wire/ipv4.h"
+#include "dataplane/wire/ipv6.h"
+#include "dataplane/wire/ntp.h"
+#include "dataplane/wire/udp.h"
+
+using namespace linetime;
+using namespace linetime::dataplane;
+using namespace linetime::wire;
+using hwclock::Duration;
+using hwclock::NtpTimestamp;
+using hwclock::UtcTime;
+
+namespace {
+
+const MacAddress kOurMac{{0x02, 0, 0, 0, 0, 0x01}};
+const MacAddress kClientMac{{0x02, 0, 0, 0, 0, 0x02}};
+const MacAddress kOtherMac{{0x02, 0, 0, 0, 0, 0x03}};
+const Ipv4Address kOurIp = Ipv4Address::of(198, 18, 0, 1);
+const Ipv4Address kClientIp = Ipv4Address::of(198, 18, 0, 2);
+const Ipv6Address kOurIp6 = *parse_ipv6_address("2001:db8::1");
+const Ipv6Address kClientIp6 = *parse_ipv6_address("2001:db8::2");
+const UtcTime kRx(1'800'000'000LL * hwclock::kNsPerSec);
+const UtcTime kTx = kRx + Duration::from_ns(800);
+
+LocalConfig config() {
+  LocalConfig c;
+  c.mac = kOurMac;
+  c.ipv4 = {kOurIp};
+  c.ipv6 = {kOurIp6};
+  c.vlans = {100};
+  c.upstream_port_min = 40000;
+  c.upstream_port_max = 40009;
+  return c;
+}
+
+std::array<std::uint8_t, 48> ntp_request(unsigned mode = 3) {
+  std::array<std::uint8_t, 48> b{};
+  b[0] = ntp_li_vn_mode(0, 4, mode);
+  b[2] = 6;
+  for (int i = 0; i < 8; ++i) b[40 + i] = static_cast<std::uint8_t>(0xA0 + i);
+  return b;
+}
+
+struct Frame {
+  std::array<std::uint8_t, 256> buf{};
+  std::size_t length = 0;
+  MutableBytes bytes() { return MutableBytes(buf); }
+  Bytes view() const { return Bytes(buf.data(), length); }
+};
+
+Frame udp4(Bytes payload, std::uint16_t sport, std::uint16_t dport, Ipv4Address src = kClientIp,
+           Ipv4Address dst = kOurIp, MacAddress dst_mac = kOurMac, std::vector<VlanTag> vlans = {}) {
+  Frame f;
+  std::size_t n = write_ethernet(f.bytes(), dst_mac, kClientMac, kEtherTypeIpv4, vlans);
+  const std::size_t u = write_udp(f.bytes().subspan(n + 20), src, dst, sport, dport, payload);
+  Ipv4Fields ip;
+  ip.src = src;
+  ip.dst = dst;
+  write_ipv4(f.bytes().subspan(n), ip, u);
+  f.length = n + 20 + u;
+  return f;
+}
+
+Frame udp6(Bytes payload, std::uint16_t sport, std::uint16_t dport) {
+  Frame f;
+  std::size_t n = write_ethernet(f.bytes(), kOurMac, kClientMac, kEtherTypeIpv6);
+  const std::size_t u = write_udp(f.bytes().subspan(n + 40), kClientIp6, kOurIp6, sport, dport, payload);
+  Ipv6Fields ip;
+  ip.src = kClientIp6;
+  ip.dst = kOurIp6;
+  write_ipv6(f.bytes().subspan(n), ip, u);
+  f.length = n + 40 + u;
+  return f;
+}
+
+Verdict run(FrameProcessor& p, Frame& f) {
+  return p.process(f.bytes(), f.length, kRx, [] { return kTx; });
+}
+
+FrameProcessor synced() {
+  FrameProcessor p(config());
+  p.responder().update(shm::local_reference_state(kRx - Duration::from_s(5), 2, -20));
+  return p;
+}
+
+}  // namespace
+
+TEST(Frame, NtpOverIpv4AnsweredInPlace) {
+  FrameProcessor p = synced();
+  const auto req = ntp_request();
+  Frame f = udp4(req, 50123, 123);
+  ASSERT_EQ(f.length, 90u);
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, counter_for(NtpOutcome::kAnswered));
+  ASSERT_EQ(v.length, 90u);
+
+  const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  ASSERT_TRUE(eth);
+  EXPECT_EQ(eth->header->dst, kClientMac);
+  EXPECT_EQ(eth->header->src, kOurMac);
+  const auto ip = parse_ipv4(eth->payload);
+  ASSERT_TRUE(ip) << to_string(ip.error());
+  EXPECT_EQ(ip->fields.src, kOurIp);
+  EXPECT_EQ(ip->fields.dst, kClientIp);
+  EXPECT_EQ(ip->fields.ttl, 64);
+  const auto udp = parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
+  ASSERT_TRUE(udp) << to_string(udp.error());
+  EXPECT_TRUE(udp->has_checksum);
+  EXPECT_EQ(udp->src_port, 123);
+  EXPECT_EQ(udp->dst_port, 50123);
+  const auto ntp = parse_ntp(udp->payload);
+  ASSERT_TRUE(ntp);
+  EXPECT_EQ(ntp->header->mode(), 4u);
+  EXPECT_EQ(ntp->header->stratum, 2);
+  EXPECT_EQ(ntp->header->origin_ts.get(), 0xA0A1A2A3A4A5A6A7ULL);
+  EXPECT_EQ(ntp->header->receive_ts.get(), NtpTimestamp::from_utc(kRx).raw());
+  EXPECT_EQ(ntp->header->transmit_ts.get(), NtpTimestamp::from_utc(kTx).raw());
+}
+
+TEST(Frame, NtpOverIpv6AnsweredInPlace) {
+  FrameProcessor p = synced();
+  const auto req = ntp_request();
+  Frame f = udp6(req, 50124, 123);
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  ASSERT_EQ(v.length, 14u + 40 + 8 + 48);
+  const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  const auto ip = parse_ipv6(eth->payload);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->fields.src, kOurIp6);
+  EXPECT_EQ(ip->fields.dst, kClientIp6);
+  const auto udp = parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
+  ASSERT_TRUE(udp) << to_string(udp.error());
+  EXPECT_EQ(udp->dst_port, 50124);
+  EXPECT_EQ(parse_ntp(udp->payload)->header->mode(), 4u);
+}
+
+TEST(Frame, VlanTagsAreKeptOnAnswers) {
+  FrameProcessor p = synced();
+  const auto req = ntp_request();
+  Frame f = udp4(req, 50123, 123, kClientIp, kOurIp, kOurMac, {VlanTag{kEtherTypeVlan, 3, false, 100}});
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.length, 94u);
+  const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  ASSERT_TRUE(eth);
+  ASSERT_EQ(eth->vlan_count, 1u);
+  EXPECT_EQ(eth->vlans[0].vid, 100);
+  EXPECT_EQ(eth->vlans[0].pcp, 3);
+  EXPECT_TRUE(parse_udp(parse_ipv4(eth->payload)->payload, kOurIp, kClientIp));
+
+  Frame other = udp4(req, 50123, 123, kClientIp, kOurIp, kOurMac, {VlanTag{kEtherTypeVlan, 0, false, 200}});
+  EXPECT_EQ(run(p, other).counter, Counter::kDropVlan);
+}
+
+TEST(Frame, NtpDropsAreCountedByReason) {
+  FrameProcessor p = synced();
+  const auto mode7 = ntp_request(7);
+  Frame f = udp4(mode7, 50123, 123);
+  Verdict v = run(p, f);
+  EXPECT_EQ(v.action, Action::kDrop);
+  EXPECT_EQ(v.counter, counter_for(NtpOutcome::kDropPrivate));
+
+  const std::array<std::uint8_t, 20> short_req{};
+  Frame s = udp4(short_req, 50123, 123);
+  EXPECT_EQ(run(p, s).counter, counter_for(NtpOutcome::kDropTruncated));
+
+  const auto req = ntp_request();
+  Frame port0 = udp4(req, 0, 123);
+  EXPECT_EQ(run(p, port0).counter, counter_for(NtpOutcome::kDropSourcePort0));
+}
+
+TEST(Frame, UnsynchronizedServerAnswersLi3Stratum16) {
+  FrameProcessor p(config());  // nothing published
+  const auto req = ntp_request();
+  Frame f = udp4(req, 50123, 123);
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, counter_for(NtpOutcome::kAnsweredUnsync));
+  const auto* h = reinterpret_cast<const NtpHeader*>(f.buf.data() + 42);
+  EXPECT_EQ(h->leap(), 3u);
+  EXPECT_EQ(h->stratum, 16);
+}
+
+TEST(Frame, ArpRequestForUsIsAnswered) {
+  FrameProcessor p = synced();
+  Frame f;
+  std::size_t n = write_ethernet(f.bytes(), MacAddress::broadcast(), kClientMac, kEtherTypeArp);
+  n += write_arp(f.bytes().subspan(n), ArpOp::kRequest, kClientMac, kClientIp, MacAddress{}, kOurIp);
+  f.length = n;
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, Counter::kArpReplied);
+  EXPECT_EQ(v.length, 60u) << "padded to the Ethernet minimum";
+  const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  EXPECT_EQ(eth->header->dst, kClientMac);
+  EXPECT_EQ(eth->header->src, kOurMac);
+  const auto arp = parse_arp(eth->payload);
+  ASSERT_TRUE(arp);
+  EXPECT_EQ(arp->op, ArpOp::kReply);
+  EXPECT_EQ(arp->sender_mac, kOurMac);
+  EXPECT_EQ(arp->sender_ip, kOurIp);
+  EXPECT_EQ(arp->target_mac, kClientMac);
+  EXPECT_EQ(arp->target_ip, kClientIp);
+
+  // For someone else, or a reply to the kernel's own request: the kernel's business.
+  Frame other;
+  n = write_ethernet(other.bytes(), MacAddress::broadcast(), kClientMac, kEtherTypeArp);
+  n += write_arp(other.bytes().subspan(n), ArpOp::kRequest, kClientMac, kClientIp, MacAddress{}, Ipv4Address::of(198, 18, 0, 9));
+  other.length = n;
+  EXPECT_EQ(run(p, other).action, Action::kException);
+}
+
+TEST(Frame, IcmpEchoIsAnswered) {
+  FrameProcessor p = synced();
+  Frame f;
+  std::size_t n = write_ethernet(f.bytes(), kOurMac, kClientMac, kEtherTypeIpv4);
+  const std::uint8_t data[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const std::size_t icmp = write_icmp_echo(f.bytes().subspan(n + 20), IcmpType::kEchoRequest, 0x1234, 7, data);
+  Ipv4Fields ip;
+  ip.src = kClientIp;
+  ip.dst = kOurIp;
+  ip.protocol = kIpProtoIcmp;
+  write_ipv4(f.bytes().subspan(n), ip, icmp);
+  f.length = n + 20 + icmp;
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, Counter::kIcmpEchoReplied);
+  const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  const auto rip = parse_ipv4(eth->payload);
+  ASSERT_TRUE(rip) << to_string(rip.error());
+  EXPECT_EQ(rip->fields.src, kOurIp);
+  const auto echo = parse_icmp_echo(rip->payload);
+  ASSERT_TRUE(echo) << to_string(echo.error());
+  EXPECT_EQ(echo->type, IcmpType::kEchoReply);
+  EXPECT_EQ(echo->identifier, 0x1234);
+  EXPECT_EQ(echo->sequence, 7);
+  ASSERT_EQ(echo->data.size(), sizeof data);
+  EXPECT_EQ(echo->data[8], 9);
+}
+
+TEST(Frame, Icmpv6EchoAndNeighbourSolicitation) {
+  FrameProcessor p = synced();
+  // Echo.
+  Frame f;
+  std::size_t n = write_ethernet(f.bytes(), kOurMac, kClientMac, kEtherTypeIpv6);
+  const std::uint8_t data[] = {9, 8, 7};
+  std::size_t m = write_icmpv6_echo(f.bytes().subspan(n + 40), kClientIp6, kOurIp6, Icmpv6Type::kEchoRequest, 5, 6, data);
+  Ipv6Fields ip;
+  ip.src = kClientIp6;
+  ip.dst = kOurIp6;
+  ip.next_header = kIpProtoIcmpv6;
+  write_ipv6(f.bytes().subspan(n), ip, m);
+  f.length = n + 40 + m;
+  Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, Counter::kIcmpv6EchoReplied);
+  auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+  auto rip = parse_ipv6(eth->payload);
+  ASSERT_TRUE(rip);
+  auto r = parse_icmpv6(rip->payload, rip->fields.src, rip->fields.dst, rip->fields.hop_limit);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(r->type, Icmpv6Type::kEchoReply);
+  EXPECT_EQ(r->identifier, 5);
+
+  // Neighbour solicitation to our solicited-node group.
+  Frame ns;
+  const Ipv6Address group = solicited_node_multicast(kOurIp6);
+  n = write_ethernet(ns.bytes(), multicast_mac(group), kClientMac, kEtherTypeIpv6);
+  m = write_neighbor_solicitation(ns.bytes().subspan(n + 40), kClientIp6, group, kOurIp6, kClientMac);
+  Ipv6Fields nip;
+  nip.src = kClientIp6;
+  nip.dst = group;
+  nip.next_header = kIpProtoIcmpv6;
+  nip.hop_limit = 255;
+  write_ipv6(ns.bytes().subspan(n), nip, m);
+  ns.length = n + 40 + m;
+  v = run(p, ns);
+  ASSERT_EQ(v.action, Action::kTransmit);
+  EXPECT_EQ(v.counter, Counter::kNdAdvertised);
+  eth = parse_ethernet(Bytes(ns.buf.data(), v.length));
+  EXPECT_EQ(eth->header->dst, kClientMac);
+  rip = parse_ipv6(eth->payload);
+  ASSERT_TRUE(rip);
+  EXPECT_EQ(rip->fields.src, kOurIp6);
+  EXPECT_EQ(rip->fields.dst, kClientIp6);
+  EXPECT_EQ(rip->fields.hop_limit, 255);
+  r = parse_icmpv6(rip->payload, rip->fields.src, rip->fields.dst, rip->fields.hop_limit);
+  ASSERT_TRUE(r) << to_string(r.error());
+  EXPECT_EQ(r->type, Icmpv6Type::kNeighborAdvertisement);
+  EXPECT_EQ(r->target, kOurIp6);
+  EXPECT_EQ(r->na_flags, kNaFlagSolicited | kNaFlagOverride);
+  ASSERT_TRUE(r->link_layer.has_value());
+  EXPECT_EQ(*r->link_layer, kOurMac);
+}
+
+TEST(Frame, UpstreamRepliesGoToTheControl) {
+  FrameProcessor p = synced();
+  auto reply = ntp_request(4);
+  Frame f = udp4(reply, 123, 40003, Ipv4Address::of(198, 18, 5, 5));
+  const Verdict v = run(p, f);
+  ASSERT_EQ(v.action, Action::kUpstream);
+  EXPECT_EQ(v.counter, Counter::kUpstreamReply);
+  EXPECT_EQ(v.upstream.src_port, 123);
+  EXPECT_EQ(v.upstream.dst_port, 40003);
+  EXPECT_EQ(v.upstream.src[0], 198);
+  EXPECT_EQ(v.upstream.src[3], 5);
+  EXPECT_EQ(v.upstream.payload.size(), 48u);
+  // Outside the control's ports it is the kernel's.
+  Frame k = udp4(reply, 123, 40010, Ipv4Address::of(198, 18, 5, 5));
+  EXPECT_EQ(run(p, k).action, Action::kException);
+}
+
+TEST(Frame, ClassificationTable) {
+  FrameProcessor p = synced();
+  const auto req = ntp_request();
+  struct Case {
+    const char* name;
+    Frame frame;
+    Action action;
+    Counter counter;
+  };
+  Frame tcp = udp4(req, 50000, 22);
+  tcp.buf[14 + 9] = kIpProtoTcp;  // (checksum is now wrong: header checksum covers the protocol)
+  Frame bad_cksum = udp4(req, 50000, 123);
+  bad_cksum.buf[14 + 10] ^= 0xff;
+  Frame bad_udp = udp4(req, 50000, 123);
+  bad_udp.buf[14 + 20 + 8 + 47] ^= 0x01;  // payload changed under the UDP checksum
+  Frame frag = udp4(req, 50000, 123);
+  {
+    auto* ip = reinterpret_cast<Ipv4Header*>(frag.buf.data() + 14);
+    ip->flags_fragment.set(kIpv4FlagMoreFragments);
+    ip->checksum.set(0);
+    ip->checksum.set(ipv4_header_checksum(Bytes(frag.buf.data() + 14, 20)));
+  }
+  Frame dns = udp4(req, 53, 40000);
+  Frame lldp;
+  lldp.length = write_ethernet(lldp.bytes(), kOurMac, kClientMac, 0x88cc) + 46;
+  Case cases[] = {
+      {"other unicast MAC", udp4(req, 50000, 123, kClientIp, kOurIp, kOtherMac), Action::kDrop, Counter::kDropNotForUs},
+      {"other IP", udp4(req, 50000, 123, kClientIp, Ipv4Address::of(198, 18, 0, 77)), Action::kDrop, Counter::kDropNotForUs},
+      {"broadcast IP", udp4(req, 68, 67, kClientIp, Ipv4Address{0xffffffff}, MacAddress::broadcast()), Action::kException,
+       Counter::kException},
+      {"bad IPv4 header checksum", bad_cksum, Action::kDrop, counter_for(ParseError::kBadChecksum)},
+      {"bad UDP checksum", bad_udp, Action::kDrop, counter_for(ParseError::kBadChecksum)},
+      {"fragment", frag, Action::kDrop, counter_for(ParseError::kFragment)},
+      {"truncated frame", Frame{{}, 10}, Action::kDrop, counter_for(ParseError::kTruncated)},
+      {"other UDP port", dns, Action::kException, Counter::kException},
+      {"unknown ethertype", lldp, Action::kException, Counter::kException},
+  };
+  for (Case& c : cases) {
+    const Verdict v = run(p, c.frame);
+    EXPECT_EQ(v.action, c.action) << c.name;
+    EXPECT_EQ(v.counter, c.counter) << c.name << ": " << counter_name(v.counter);
+  }
+}
+
+TEST(Counters, NamesAreUniqueAndStable) {
+  EXPECT_STREQ(counter_name(counter_for(NtpOutcome::kAnswered)), "answered");
+  EXPECT_STREQ(counter_name(counter_for(ParseError::kBadChecksum)), "wire-bad-checksum");
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < index(Counter::kCount); ++i) {
+    const std::string n = counter_name(static_cast<Counter>(i));
+    EXPECT_NE(n, "unknown") << i;
+    for (const auto& m : names) EXPECT_NE(n, m);
+    names.push_back(n);
+  }
+}
