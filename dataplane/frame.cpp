@@ -101,13 +101,13 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       }
       if (udp->src_port == kNtpPort && udp->dst_port >= config_.upstream_port_min &&
           udp->dst_port <= config_.upstream_port_max && config_.upstream_port_max != 0) {
-        Verdict v{Action::kUpstream, Counter::kUpstreamReply};
-        std::memcpy(v.upstream.src, ip->header->src.b, 4);
-        std::memcpy(v.upstream.dst, ip->header->dst.b, 4);
-        v.upstream.src_port = udp->src_port;
-        v.upstream.dst_port = udp->dst_port;
-        v.upstream.payload = udp->payload;
-        return v;
+        upstream_ = UpstreamInfo{};
+        std::memcpy(upstream_.src, ip->header->src.b, 4);
+        std::memcpy(upstream_.dst, ip->header->dst.b, 4);
+        upstream_.src_port = udp->src_port;
+        upstream_.dst_port = udp->dst_port;
+        upstream_.payload = udp->payload;
+        return Verdict{Action::kUpstream, Counter::kUpstreamReply};
       }
       return exception();
     }
@@ -172,14 +172,14 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       }
       if (udp->src_port == kNtpPort && udp->dst_port >= config_.upstream_port_min &&
           udp->dst_port <= config_.upstream_port_max && config_.upstream_port_max != 0) {
-        Verdict v{Action::kUpstream, Counter::kUpstreamReply};
-        v.upstream.ipv6 = true;
-        std::memcpy(v.upstream.src, f.src.bytes.data(), 16);
-        std::memcpy(v.upstream.dst, f.dst.bytes.data(), 16);
-        v.upstream.src_port = udp->src_port;
-        v.upstream.dst_port = udp->dst_port;
-        v.upstream.payload = udp->payload;
-        return v;
+        upstream_ = UpstreamInfo{};
+        upstream_.ipv6 = true;
+        std::memcpy(upstream_.src, f.src.bytes.data(), 16);
+        std::memcpy(upstream_.dst, f.dst.bytes.data(), 16);
+        upstream_.src_port = udp->src_port;
+        upstream_.dst_port = udp->dst_port;
+        upstream_.payload = udp->payload;
+        return Verdict{Action::kUpstream, Counter::kUpstreamReply};
       }
       return exception();
     }
@@ -189,27 +189,40 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
   }
 }
 
+// Turns the request's headers around in place. Swapping addresses and ports
+// leaves both checksums' sums unchanged, so the IPv4 header checksum needs only
+// an incremental update for the TTL (and the length when the answer is shorter
+// than the request), and the UDP checksum is computed once over the new
+// datagram.
 std::size_t FrameProcessor::finish_ntp(MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length) {
   auto* udp = overlay<UdpHeader>(frame.subspan(l4));
-  const std::uint16_t client_port = udp->src_port.get();
-  const Bytes payload(frame.data() + l4 + sizeof(UdpHeader), ntp_length);
-  std::size_t n = 0;
+  std::swap(udp->src_port, udp->dst_port);
+  const auto udp_length = static_cast<std::uint16_t>(sizeof(UdpHeader) + ntp_length);
+  udp->length.set(udp_length);
+  udp->checksum.set(0);
+  const Bytes datagram(frame.data() + l4, udp_length);
+  std::uint16_t sum;
   if (v6) {
     auto* ip = overlay<Ipv6Header>(frame.subspan(l3));
-    Ipv6Fields f{ip->dst, ip->src, kIpProtoUdp, kIpv6DefaultHopLimit, ip->traffic_class(), 0};
-    n = write_udp(frame.subspan(l4), f.src, f.dst, kNtpPort, client_port, payload);
-    write_ipv6(frame.subspan(l3), f, n);
+    std::swap(ip->src, ip->dst);
+    ip->payload_length.set(udp_length);
+    ip->hop_limit = kIpv6DefaultHopLimit;
+    sum = transport_checksum(ip->src, ip->dst, kIpProtoUdp, datagram);
   } else {
     auto* ip = overlay<Ipv4Header>(frame.subspan(l3));
-    Ipv4Fields f;
-    f.src = Ipv4Address::from(ip->dst);
-    f.dst = Ipv4Address::from(ip->src);
-    f.tos = ip->tos;
-    n = write_udp(frame.subspan(l4), f.src, f.dst, kNtpPort, client_port, payload);
-    write_ipv4(frame.subspan(l3), f, n);
+    std::swap(ip->src, ip->dst);
+    const std::uint16_t old_ttl_proto = static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol);
+    const std::uint16_t old_length = ip->total_length.get();
+    const auto new_length = static_cast<std::uint16_t>(sizeof(Ipv4Header) + udp_length);
+    ip->ttl = kIpv4DefaultTtl;
+    ip->total_length.set(new_length);
+    std::uint16_t c = checksum_update16(ip->checksum.get(), old_ttl_proto, static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol));
+    ip->checksum.set(checksum_update16(c, old_length, new_length));
+    sum = transport_checksum(Ipv4Address::from(ip->src), Ipv4Address::from(ip->dst), kIpProtoUdp, datagram);
   }
+  udp->checksum.set(sum == 0 ? 0xFFFF : sum);  // zero would mean "no checksum"
   turn_ethernet(frame, config_.mac);
-  return pad(frame, l4 + n);
+  return pad(frame, l4 + udp_length);
 }
 
 }  // namespace linetime::dataplane

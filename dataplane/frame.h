@@ -56,15 +56,15 @@ struct UpstreamInfo {
   wire::Bytes payload;  // the NTP message, inside the frame
 };
 
+// Small enough to come back in registers: it is made for every frame.
 struct Verdict {
   Verdict() = default;
-  Verdict(Action a, Counter c, std::size_t len = 0) : action(a), counter(c), length(len) {}
+  Verdict(Action a, Counter c, std::size_t len = 0) : action(a), counter(c), length(static_cast<std::uint16_t>(len)) {}
 
   Action action = Action::kDrop;
   Counter counter = Counter::kDropNotForUs;  // what to count for this frame
-  std::size_t length = 0;                    // kTransmit: octets of the answer
+  std::uint16_t length = 0;                  // kTransmit: octets of the answer
   std::uint16_t ntp_offset = 0;              // kTransmit of an NTP answer: where its header starts
-  UpstreamInfo upstream;                     // kUpstream only
 };
 
 inline constexpr std::size_t kMinFrame = 60;  // Ethernet minimum without FCS
@@ -78,6 +78,9 @@ class FrameProcessor {
   // `rx` is the frame's receive time; `now` gives the NTP transmit time.
   template <class Now>
   Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now);
+
+  // What the last kUpstream verdict was about.
+  const UpstreamInfo& upstream() const { return upstream_; }
 
   Responder& responder() { return responder_; }
   const LocalConfig& config() const { return config_; }
@@ -94,6 +97,7 @@ class FrameProcessor {
 
   LocalConfig config_;
   Responder responder_;
+  UpstreamInfo upstream_;
 };
 
 template <class Now>
@@ -109,7 +113,7 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
   const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx}, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
-  v.length = finish_ntp(frame, l3, l4, v6, r.length);
+  v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
   v.ntp_offset = static_cast<std::uint16_t>(l4 + 8);
   return v;
 }

@@ -75,6 +75,19 @@ Expected<PortInfo, std::string> start_port(const PortRequest& r) {
   ret = rte_eth_dev_start(r.port);
   if (ret != 0) return unexpected(failed(r.port, "starting", ret) + " (is the interface up and are you root?)");
 
+  if (!out.hw_rx_timestamps && r.rx_timestamps) {
+    // Some drivers (net_pcap) stamp every mbuf without offering the offload:
+    // they register the timestamp field themselves. The per-mbuf flag tells
+    // which packets carry a stamp, so ports that do not stamp are unaffected.
+    const int offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+    const int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+    if (offset >= 0 && bit >= 0) {
+      out.hw_rx_timestamps = true;
+      out.rx_ts.dynfield_offset = offset;
+      out.rx_ts.dynflag = std::uint64_t{1} << bit;
+    }
+  }
+
   rte_ether_addr mac{};
   rte_eth_macaddr_get(r.port, &mac);
   for (int i = 0; i < 6; ++i) out.mac.bytes[static_cast<std::size_t>(i)] = mac.addr_bytes[i];
@@ -89,6 +102,10 @@ Expected<PortInfo, std::string> start_port(const PortRequest& r) {
       out.rx_ts.nic_to_utc_ns = (before + after) / 2 - static_cast<std::int64_t>(nic);
       out.timestamping = "hardware RX timestamps (NIC clock mapped to UTC), software TX timestamps";
     } else {
+      // No readable NIC clock: the driver reports UTC itself. net_pcap
+      // stores sec * 10^6 + usec of the capture record (drivers/net/pcap,
+      // eth_pcap_rx), everything else nanoseconds.
+      if (out.driver == "net_pcap") out.rx_ts.nic_ns_per_tick = 1000;
       out.timestamping = "hardware RX timestamps (UTC from the driver), software TX timestamps";
     }
   } else {

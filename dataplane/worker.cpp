@@ -24,9 +24,9 @@ void stamp_transmit(rte_mbuf* m, std::uint16_t ntp_offset, std::uint64_t ntp_tx)
   auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
   auto* h = reinterpret_cast<wire::NtpHeader*>(p + ntp_offset);
   auto* u = reinterpret_cast<wire::UdpHeader*>(p + ntp_offset - sizeof(wire::UdpHeader));
-  const wire::Be64 old = h->transmit_ts;
+  const std::uint64_t old = h->transmit_ts.get();
   h->transmit_ts.set(ntp_tx);
-  std::uint16_t c = wire::checksum_update(u->checksum.get(), wire::Bytes(old.b, 8), wire::Bytes(h->transmit_ts.b, 8));
+  const std::uint16_t c = wire::checksum_update64(u->checksum.get(), old, ntp_tx);
   u->checksum.set(c == 0 ? 0xFFFF : c);
 }
 
@@ -110,20 +110,21 @@ unsigned Worker::poll_once() {
         exc[nexc++] = m;
         break;
       case Action::kUpstream: {
+        const UpstreamInfo& info = proc_.upstream();
         shm::UpstreamReply* r = upstream_.claim();
         if (r == nullptr) {
           count(Counter::kUpstreamRingFull);
         } else {
-          r->src.family = r->dst.family = v.upstream.ipv6 ? 6 : 4;
-          std::memcpy(r->src.bytes, v.upstream.src, 16);
-          std::memcpy(r->dst.bytes, v.upstream.dst, 16);
-          r->src_port = v.upstream.src_port;
-          r->dst_port = v.upstream.dst_port;
+          r->src.family = r->dst.family = info.ipv6 ? 6 : 4;
+          std::memcpy(r->src.bytes, info.src, 16);
+          std::memcpy(r->dst.bytes, info.dst, 16);
+          r->src_port = info.src_port;
+          r->dst_port = info.dst_port;
           r->rx_source = shm::TimestampSource::kSoftware;
           r->rx_utc_ns = rx_utc.ticks();
-          const std::size_t len = std::min(v.upstream.payload.size(), shm::kMaxRingPayload);
+          const std::size_t len = std::min(info.payload.size(), shm::kMaxRingPayload);
           r->length = static_cast<std::uint16_t>(len);
-          std::memcpy(r->payload, v.upstream.payload.data(), len);
+          std::memcpy(r->payload, info.payload.data(), len);
         }
         drop[ndrop++] = m;
         break;

@@ -34,6 +34,7 @@ class Expected {
   constexpr const T* operator->() const { return &value_; }
   constexpr T& operator*() & { return value_; }
   constexpr const T& operator*() const& { return value_; }
+  constexpr T&& operator*() && { return std::move(value_); }
 
   constexpr const E& error() const { return error_; }
 

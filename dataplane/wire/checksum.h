@@ -73,6 +73,12 @@ constexpr std::uint16_t checksum_update32(std::uint16_t hc, std::uint32_t old_va
 // The same for a rewritten run of octets at an even offset of the checksummed
 // data (an IPv6 address, a whole NTP timestamp). `old_bytes` and `new_bytes` must
 // have the same length; an odd length is treated as padded with a zero octet.
+// The same for a rewritten 64-bit field at an even offset, all inline.
+constexpr std::uint16_t checksum_update64(std::uint16_t hc, std::uint64_t old_value, std::uint64_t new_value) {
+  hc = checksum_update32(hc, static_cast<std::uint32_t>(old_value >> 32), static_cast<std::uint32_t>(new_value >> 32));
+  return checksum_update32(hc, static_cast<std::uint32_t>(old_value), static_cast<std::uint32_t>(new_value));
+}
+
 std::uint16_t checksum_update(std::uint16_t hc, Bytes old_bytes, Bytes new_bytes);
 
 }  // namespace linetime::wire

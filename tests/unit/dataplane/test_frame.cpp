@@ -17,6 +17,7 @@
 #include "dataplane/wire/ipv6.h"
 #include "dataplane/wire/ntp.h"
 #include "dataplane/wire/udp.h"
+#include "tests/support/frames.h"
 
 using namespace linetime;
 using namespace linetime::dataplane;
@@ -27,11 +28,13 @@ using hwclock::UtcTime;
 
 namespace {
 
-const MacAddress kOurMac{{0x02, 0, 0, 0, 0, 0x01}};
-const MacAddress kClientMac{{0x02, 0, 0, 0, 0, 0x02}};
+using test::Frame;
+using test::ntp_request;
+const MacAddress kOurMac = test::kServerMac;
+const MacAddress kClientMac = test::kClientMac;
 const MacAddress kOtherMac{{0x02, 0, 0, 0, 0, 0x03}};
-const Ipv4Address kOurIp = Ipv4Address::of(198, 18, 0, 1);
-const Ipv4Address kClientIp = Ipv4Address::of(198, 18, 0, 2);
+const Ipv4Address kOurIp = test::kServerIp;
+const Ipv4Address kClientIp = test::kClientIp;
 const Ipv6Address kOurIp6 = *parse_ipv6_address("2001:db8::1");
 const Ipv6Address kClientIp6 = *parse_ipv6_address("2001:db8::2");
 const UtcTime kRx(1'800'000'000LL * hwclock::kNsPerSec);
@@ -48,44 +51,13 @@ LocalConfig config() {
   return c;
 }
 
-std::array<std::uint8_t, 48> ntp_request(unsigned mode = 3) {
-  std::array<std::uint8_t, 48> b{};
-  b[0] = ntp_li_vn_mode(0, 4, mode);
-  b[2] = 6;
-  for (int i = 0; i < 8; ++i) b[40 + i] = static_cast<std::uint8_t>(0xA0 + i);
-  return b;
-}
-
-struct Frame {
-  std::array<std::uint8_t, 256> buf{};
-  std::size_t length = 0;
-  MutableBytes bytes() { return MutableBytes(buf); }
-  Bytes view() const { return Bytes(buf.data(), length); }
-};
-
 Frame udp4(Bytes payload, std::uint16_t sport, std::uint16_t dport, Ipv4Address src = kClientIp,
            Ipv4Address dst = kOurIp, MacAddress dst_mac = kOurMac, std::vector<VlanTag> vlans = {}) {
-  Frame f;
-  std::size_t n = write_ethernet(f.bytes(), dst_mac, kClientMac, kEtherTypeIpv4, vlans);
-  const std::size_t u = write_udp(f.bytes().subspan(n + 20), src, dst, sport, dport, payload);
-  Ipv4Fields ip;
-  ip.src = src;
-  ip.dst = dst;
-  write_ipv4(f.bytes().subspan(n), ip, u);
-  f.length = n + 20 + u;
-  return f;
+  return test::udp4(payload, sport, dport, src, dst, dst_mac, std::move(vlans));
 }
 
 Frame udp6(Bytes payload, std::uint16_t sport, std::uint16_t dport) {
-  Frame f;
-  std::size_t n = write_ethernet(f.bytes(), kOurMac, kClientMac, kEtherTypeIpv6);
-  const std::size_t u = write_udp(f.bytes().subspan(n + 40), kClientIp6, kOurIp6, sport, dport, payload);
-  Ipv6Fields ip;
-  ip.src = kClientIp6;
-  ip.dst = kOurIp6;
-  write_ipv6(f.bytes().subspan(n), ip, u);
-  f.length = n + 40 + u;
-  return f;
+  return test::udp6(payload, sport, dport, kClientIp6, kOurIp6);
 }
 
 Verdict run(FrameProcessor& p, Frame& f) {
@@ -317,11 +289,11 @@ TEST(Frame, UpstreamRepliesGoToTheControl) {
   const Verdict v = run(p, f);
   ASSERT_EQ(v.action, Action::kUpstream);
   EXPECT_EQ(v.counter, Counter::kUpstreamReply);
-  EXPECT_EQ(v.upstream.src_port, 123);
-  EXPECT_EQ(v.upstream.dst_port, 40003);
-  EXPECT_EQ(v.upstream.src[0], 198);
-  EXPECT_EQ(v.upstream.src[3], 5);
-  EXPECT_EQ(v.upstream.payload.size(), 48u);
+  EXPECT_EQ(p.upstream().src_port, 123);
+  EXPECT_EQ(p.upstream().dst_port, 40003);
+  EXPECT_EQ(p.upstream().src[0], 198);
+  EXPECT_EQ(p.upstream().src[3], 5);
+  EXPECT_EQ(p.upstream().payload.size(), 48u);
   // Outside the control's ports it is the kernel's.
   Frame k = udp4(reply, 123, 40010, Ipv4Address::of(198, 18, 5, 5));
   EXPECT_EQ(run(p, k).action, Action::kException);
