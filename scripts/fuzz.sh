@@ -20,7 +20,7 @@ meson compile -C "$builddir" >/dev/null
 status=0
 printf '%-12s %12s %10s %s\n' target executions exec/s result
 for exe in "$builddir"/tests/fuzz/fuzz_*; do
-  [ -x "$exe" ] || continue
+  [ -f "$exe" ] && [ -x "$exe" ] || continue  # not the .p object folders
   name=${exe##*/fuzz_}
   scratch="$builddir/corpus/$name"
   findings="$builddir/findings/$name"

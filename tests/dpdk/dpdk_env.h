@@ -121,9 +121,11 @@ struct ControlSide {
     shm::Segment::unlink(name);
     control = *shm::Segment::open(name, shm::Side::kControl);
     dataplane = *shm::Segment::open(name, shm::Side::kDataplane);
+    // Both sides are mapped: the name can go now, so nothing is left behind
+    // even when the process never runs its destructors.
+    shm::Segment::unlink(name);
     publish(2);
   }
-  ~ControlSide() { shm::Segment::unlink(name); }
 
   void publish(std::uint8_t stratum) {
     auto s = shm::local_reference_state(hwclock::UtcTime(clock_ns(CLOCK_REALTIME)), stratum, -20);
