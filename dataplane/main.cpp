@@ -188,9 +188,20 @@ int main(int argc, char** argv) {
         " (raise the EAL memory with -m, or lower --mbufs)");
   }
 
+  if (!rte_eth_dev_is_valid_port(opt.port)) {
+    die("no such port " + std::to_string(opt.port) + ": DPDK found " + std::to_string(rte_eth_dev_count_avail()) +
+        " ports; add one with --vdev (e.g. net_af_packet0,iface=eth0) or bind a NIC to a DPDK driver");
+  }
   std::uint16_t tap_port = kNoPort;
   if (!opt.tap.empty()) {
-    const std::string args = "iface=" + opt.tap;
+    // The kernel side of the TAP takes the data port's MAC: the frames the
+    // dataplane hands it are addressed to that MAC, and the kernel's own
+    // frames must leave the port with it.
+    rte_ether_addr data_mac{};
+    rte_eth_macaddr_get(opt.port, &data_mac);
+    char mac_text[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(mac_text, sizeof mac_text, &data_mac);
+    const std::string args = "iface=" + opt.tap + ",mac=" + mac_text;
     if (rte_vdev_init("net_tap_lt", args.c_str()) != 0 || rte_eth_dev_get_port_by_name("net_tap_lt", &tap_port) != 0) {
       die("cannot create the exception interface " + opt.tap + " (net_tap needs root and /dev/net/tun)");
     }
@@ -205,7 +216,8 @@ int main(int argc, char** argv) {
   if (tap_port != kNoPort) {
     auto tap = start_port(PortRequest{tap_port, static_cast<std::uint16_t>(lcores), pool, 512, 512, false});
     if (!tap) die(tap.error());
-    log("exception interface " + opt.tap + " is " + port_label(tap_port) + ": configure it with ip addr/ip link");
+    log("exception interface " + opt.tap + " is " + port_label(tap_port) + " with the data port's MAC: give it the"
+        " server's addresses with ip addr, and keep the kernel off the data port's own interface");
   }
 
   auto seg = shm::Segment::open(opt.shm, shm::Side::kDataplane);
