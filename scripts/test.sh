@@ -21,7 +21,7 @@ scripts/setup.sh
 
 if [ "$mode" = sanitize ]; then
   builddir=build-sanitize
-  setup_args=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug)
+  setup_args=(-Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Db_lto=false)
   test_args=(--suite unit)
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
