@@ -95,21 +95,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       if (ip->fields.protocol != kIpProtoUdp) return exception();
       const auto udp = parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
       if (!udp) return drop(udp.error());
-      if (udp->dst_port == kNtpPort) {
-        ntp = Ntp{udp->payload, udp->src_port};
-        return transmit(counter_for(NtpOutcome::kAnswered), 0);
-      }
-      if (udp->src_port == kNtpPort && udp->dst_port >= config_.upstream_port_min &&
-          udp->dst_port <= config_.upstream_port_max && config_.upstream_port_max != 0) {
-        upstream_ = UpstreamInfo{};
-        std::memcpy(upstream_.src, ip->header->src.b, 4);
-        std::memcpy(upstream_.dst, ip->header->dst.b, 4);
-        upstream_.src_port = udp->src_port;
-        upstream_.dst_port = udp->dst_port;
-        upstream_.payload = udp->payload;
-        return Verdict{Action::kUpstream, Counter::kUpstreamReply};
-      }
-      return exception();
+      return dispatch_udp(*udp, ip->header->src.b, ip->header->dst.b, 4, ntp);
     }
 
     case kEtherTypeIpv6: {
@@ -166,22 +152,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       if (!to_us || f.next_header != kIpProtoUdp) return exception();
       const auto udp = parse_udp(ip->payload, f.src, f.dst);
       if (!udp) return drop(udp.error());
-      if (udp->dst_port == kNtpPort) {
-        ntp = Ntp{udp->payload, udp->src_port};
-        return transmit(counter_for(NtpOutcome::kAnswered), 0);
-      }
-      if (udp->src_port == kNtpPort && udp->dst_port >= config_.upstream_port_min &&
-          udp->dst_port <= config_.upstream_port_max && config_.upstream_port_max != 0) {
-        upstream_ = UpstreamInfo{};
-        upstream_.ipv6 = true;
-        std::memcpy(upstream_.src, f.src.bytes.data(), 16);
-        std::memcpy(upstream_.dst, f.dst.bytes.data(), 16);
-        upstream_.src_port = udp->src_port;
-        upstream_.dst_port = udp->dst_port;
-        upstream_.payload = udp->payload;
-        return Verdict{Action::kUpstream, Counter::kUpstreamReply};
-      }
-      return exception();
+      return dispatch_udp(*udp, f.src.bytes.data(), f.dst.bytes.data(), 16, ntp);
     }
 
     default:
@@ -194,6 +165,28 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
 // an incremental update for the TTL (and the length when the answer is shorter
 // than the request), and the UDP checksum is computed once over the new
 // datagram.
+// A UDP datagram for one of our addresses: an NTP request for the responder,
+// an NTP reply for one of the control's client ports, or the kernel's.
+Verdict FrameProcessor::dispatch_udp(const UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
+                                     std::size_t address_length, Ntp& ntp) {
+  if (udp.dst_port == kNtpPort) {
+    ntp = Ntp{udp.payload, udp.src_port};
+    return transmit(counter_for(NtpOutcome::kAnswered), 0);
+  }
+  if (udp.src_port == kNtpPort && config_.upstream_port_max != 0 && udp.dst_port >= config_.upstream_port_min &&
+      udp.dst_port <= config_.upstream_port_max) {
+    upstream_ = UpstreamInfo{};
+    upstream_.ipv6 = address_length == 16;
+    std::memcpy(upstream_.src, src, address_length);
+    std::memcpy(upstream_.dst, dst, address_length);
+    upstream_.src_port = udp.src_port;
+    upstream_.dst_port = udp.dst_port;
+    upstream_.payload = udp.payload;
+    return Verdict{Action::kUpstream, Counter::kUpstreamReply};
+  }
+  return exception();
+}
+
 std::size_t FrameProcessor::finish_ntp(MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length) {
   auto* udp = overlay<UdpHeader>(frame.subspan(l4));
   std::swap(udp->src_port, udp->dst_port);

@@ -23,6 +23,7 @@
 #include "dataplane/responder.h"
 #include "dataplane/wire/address.h"
 #include "dataplane/wire/bytes.h"
+#include "dataplane/wire/udp.h"
 #include "hwclock/time.h"
 
 namespace linetime::dataplane {
@@ -93,6 +94,8 @@ class FrameProcessor {
   };
   // Everything but the NTP answer itself, which needs the caller's clock.
   Verdict classify(wire::MutableBytes frame, std::size_t length, Ntp& ntp, std::size_t& l3, std::size_t& l4, bool& v6);
+  Verdict dispatch_udp(const wire::UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
+                       std::size_t address_length, Ntp& ntp);
   std::size_t finish_ntp(wire::MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length);
 
   LocalConfig config_;

@@ -51,17 +51,27 @@ void refill(Rig& g, rte_mbuf** m, unsigned n) {
   rte_ring_enqueue_bulk(g.port.rx, reinterpret_cast<void**>(m), n, nullptr);
 }
 
-void BM_DataplaneLoop(benchmark::State& st) {
+// The rig and a burst of mbufs, or nullptr with the benchmark skipped.
+Rig* prepare(benchmark::State& st, rte_mbuf** m) {
   Rig* g = rig();
   if (g == nullptr) {
     st.SkipWithError("DPDK EAL cannot start here (needs root)");
-    return;
-  }
-  rte_mbuf* m[kBurst];
-  if (rte_pktmbuf_alloc_bulk(test::pool(), m, kBurst) != 0) {
+  } else if (rte_pktmbuf_alloc_bulk(test::pool(), m, kBurst) != 0) {
     st.SkipWithError("no mbufs");
-    return;
+    g = nullptr;
   }
+  return g;
+}
+
+void set_rate(benchmark::State& st, std::uint64_t requests) {
+  st.SetItemsProcessed(static_cast<std::int64_t>(requests));
+  st.counters["ns_per_request"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_DataplaneLoop(benchmark::State& st) {
+  rte_mbuf* m[kBurst];
+  Rig* g = prepare(st, m);
+  if (g == nullptr) return;
   refill(*g, m, kBurst);
   std::uint64_t answered = 0;
   for (auto _ : st) {
@@ -72,30 +82,21 @@ void BM_DataplaneLoop(benchmark::State& st) {
   }
   rte_ring_dequeue_burst(g->port.rx, reinterpret_cast<void**>(m), kBurst, nullptr);
   rte_pktmbuf_free_bulk(m, kBurst);
-  st.SetItemsProcessed(static_cast<std::int64_t>(answered));
-  st.counters["ns_per_request"] = benchmark::Counter(static_cast<double>(answered), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  set_rate(st, answered);
 }
 BENCHMARK(BM_DataplaneLoop)->MinTime(1.0);
 
 void BM_HarnessOnly(benchmark::State& st) {
-  Rig* g = rig();
-  if (g == nullptr) {
-    st.SkipWithError("DPDK EAL cannot start here (needs root)");
-    return;
-  }
   rte_mbuf* m[kBurst];
-  if (rte_pktmbuf_alloc_bulk(test::pool(), m, kBurst) != 0) {
-    st.SkipWithError("no mbufs");
-    return;
-  }
+  Rig* g = prepare(st, m);
+  if (g == nullptr) return;
   std::uint64_t n = 0;
   for (auto _ : st) {
     refill(*g, m, kBurst);
     n += rte_ring_dequeue_burst(g->port.rx, reinterpret_cast<void**>(m), kBurst, nullptr);
   }
   rte_pktmbuf_free_bulk(m, kBurst);
-  st.SetItemsProcessed(static_cast<std::int64_t>(n));
-  st.counters["ns_per_request"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  set_rate(st, n);
 }
 BENCHMARK(BM_HarnessOnly)->MinTime(1.0);
 
