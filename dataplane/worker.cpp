@@ -41,8 +41,7 @@ Worker::Worker(const WorkerConfig& config, const LocalConfig& local, const shm::
       counters_(&segment.counters()[config.counter_block]),
       upstream_(segment.upstream_rx(config.counter_block)) {}
 
-void Worker::refresh(std::uint64_t tsc) {
-  (void)tsc;
+void Worker::refresh() {
   const std::uint64_t v = timebase_lock_->version();
   if (v != timebase_version_) {
     const std::uint64_t got = timebase_lock_->try_load(timebase_);
@@ -75,7 +74,7 @@ unsigned Worker::poll_once() {
   rte_mbuf* rx[kBurst];
   const std::uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, kBurst);
   const std::uint64_t tsc = rte_rdtsc();
-  refresh(tsc);
+  refresh();
   if (cfg_.io) forward_from_kernel();
   if (n == 0) return 0;
 

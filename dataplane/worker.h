@@ -59,7 +59,7 @@ class Worker {
   FrameProcessor& processor() { return proc_; }
 
  private:
-  void refresh(std::uint64_t tsc);
+  void refresh();
   hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
   void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
   void send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent);
