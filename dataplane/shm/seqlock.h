@@ -35,6 +35,7 @@ class alignas(64) Seqlock {
     const std::uint64_t writing = (s & 1) ? s : s + 1;
     seq_.store(writing, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
+#pragma GCC unroll 16
     for (std::size_t i = 0; i < kWords; ++i) words_[i].store(buf[i], std::memory_order_relaxed);
     seq_.store(writing + 1, std::memory_order_release);
   }
@@ -49,11 +50,18 @@ class alignas(64) Seqlock {
     for (unsigned i = 0; i < max_tries; ++i) {
       const std::uint64_t s1 = seq_.load(std::memory_order_acquire);
       if (s1 & 1) continue;
+#pragma GCC unroll 16
       for (std::size_t w = 0; w < kWords; ++w) buf[w] = words_[w].load(std::memory_order_relaxed);
       std::atomic_thread_fence(std::memory_order_acquire);
       if (seq_.load(std::memory_order_relaxed) == s1) {
         if (s1 == 0) return 0;  // never stored
-        std::memcpy(&out, buf, sizeof(T));
+        // Word by word: one wide copy of the just-stored words would stall
+        // on store forwarding.
+        auto* dst = reinterpret_cast<unsigned char*>(&out);
+#pragma GCC unroll 16
+        for (std::size_t w = 0; w < kWords; ++w) {
+          std::memcpy(dst + w * 8, &buf[w], w + 1 < kWords ? 8 : sizeof(T) - w * 8);
+        }
         return s1;
       }
     }
