@@ -7,12 +7,6 @@ namespace linetime::wire {
 
 namespace {
 
-// Adds with end-around carry: one's-complement addition in 64 bits.
-inline std::uint64_t add_carry(std::uint64_t sum, std::uint64_t v) {
-  sum += v;
-  return sum + (sum < v ? 1u : 0u);
-}
-
 // Folds a 64-bit one's-complement sum to 16 bits. Every 16-bit lane of a 64-bit
 // word has weight 2^(16k), which is 1 modulo 0xffff, so adding the lanes with
 // end-around carry gives the 16-bit sum.
@@ -34,39 +28,34 @@ std::uint16_t ones_sum(Bytes data, std::uint16_t initial) {
   // little-endian host the folded sum is swapped once at the end. Loads advance
   // in even steps from the start of `data`, so the 16-bit lanes stay the
   // message's words whatever the address of the first octet.
+  //
+  // 32-bit words go into 64-bit accumulators with plain additions: no carry
+  // can be lost before 2^32 words (16 GiB), far beyond any packet, and the
+  // fold at the end adds the carries back (each lane has weight 1 mod 0xffff).
   const std::uint8_t* p = data.data();
   std::size_t n = data.size();
-  std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  while (n >= 32) {
-    std::uint64_t w[4];
-    std::memcpy(w, p, sizeof w);
-    a = add_carry(a, w[0]);
-    b = add_carry(b, w[1]);
-    a = add_carry(a, w[2]);
-    b = add_carry(b, w[3]);
-    p += 32;
-    n -= 32;
-  }
-  std::uint64_t sum = add_carry(a, b);
-  while (n >= 8) {
-    std::uint64_t w;
-    std::memcpy(&w, p, sizeof w);
-    sum = add_carry(sum, w);
-    p += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
+  std::uint64_t a = 0, b = 0;
+  auto word32 = [](const std::uint8_t* q) {
     std::uint32_t w;
-    std::memcpy(&w, p, sizeof w);
-    sum = add_carry(sum, w);
+    std::memcpy(&w, q, sizeof w);
+    return std::uint64_t{w};
+  };
+  while (n >= 16) {
+    a += word32(p) + word32(p + 4);
+    b += word32(p + 8) + word32(p + 12);
+    p += 16;
+    n -= 16;
+  }
+  std::uint64_t sum = a + b;
+  while (n >= 4) {
+    sum += word32(p);
     p += 4;
     n -= 4;
   }
   if (n >= 2) {
     std::uint16_t w;
     std::memcpy(&w, p, sizeof w);
-    sum = add_carry(sum, w);
+    sum += w;
     p += 2;
     n -= 2;
   }
@@ -75,7 +64,7 @@ std::uint16_t ones_sum(Bytes data, std::uint16_t initial) {
     const std::uint8_t last[2] = {p[0], 0};
     std::uint16_t w;
     std::memcpy(&w, last, sizeof w);
-    sum = add_carry(sum, w);
+    sum += w;
   }
   std::uint16_t folded = fold(sum);
   if constexpr (std::endian::native == std::endian::little) folded = swap16(folded);
