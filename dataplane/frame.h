@@ -23,6 +23,10 @@
 #include "dataplane/responder.h"
 #include "dataplane/wire/address.h"
 #include "dataplane/wire/bytes.h"
+#include "dataplane/wire/ipv4.h"
+#include "dataplane/wire/ip.h"
+#include "dataplane/wire/ethernet.h"
+#include "dataplane/wire/checksum.h"
 #include "dataplane/wire/udp.h"
 #include "hwclock/time.h"
 
@@ -36,6 +40,7 @@ struct LocalConfig {
   std::vector<std::uint16_t> vlans;        // VLAN ids answered on; untagged frames always are
   std::uint16_t upstream_port_min = 0;     // UDP ports the control sends upstream requests from
   std::uint16_t upstream_port_max = 0;
+  bool fast_path = true;                   // off only to compare the two paths in tests
 
   bool has(wire::Ipv4Address a) const;
   bool has(const wire::Ipv6Address& a) const;
@@ -92,6 +97,12 @@ class FrameProcessor {
     wire::Bytes payload;  // set when the frame is an NTP request for us
     std::uint16_t src_port;
   };
+  // The common case in one pass at fixed offsets: an untagged IPv4 frame of
+  // exactly 90 octets carrying a 48-octet NTP request to our MAC and one of
+  // our addresses, with valid checksums. Anything else, or anything wrong,
+  // returns false and takes the general path, which classifies and counts it.
+  template <class Now>
+  bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, Verdict& out);
   // Everything but the NTP answer itself, which needs the caller's clock.
   Verdict classify(wire::MutableBytes frame, std::size_t length, Ntp& ntp, std::size_t& l3, std::size_t& l4, bool& v6);
   Verdict dispatch_udp(const wire::UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
@@ -104,7 +115,55 @@ class FrameProcessor {
 };
 
 template <class Now>
+bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, Verdict& out) {
+  constexpr std::size_t kL3 = 14, kL4 = kL3 + 20, kNtp = kL4 + 8, kLength = kNtp + 48;
+  if (length != kLength || frame.size() < kLength) return false;
+  std::uint8_t* f = frame.data();
+  auto* eth = reinterpret_cast<wire::EthernetHeader*>(f);
+  auto* ip = reinterpret_cast<wire::Ipv4Header*>(f + kL3);
+  auto* udp = reinterpret_cast<wire::UdpHeader*>(f + kL4);
+  if (!(eth->dst == config_.mac) || eth->src.is_multicast() || eth->ethertype.get() != wire::kEtherTypeIpv4) return false;
+  if (ip->version_ihl != 0x45 || ip->protocol != wire::kIpProtoUdp || ip->total_length.get() != kLength - kL3 ||
+      (ip->flags_fragment.get() & ~wire::kIpv4FlagDontFragment) != 0) {
+    return false;
+  }
+  const auto src = wire::Ipv4Address::from(ip->src);
+  if (src.is_multicast() || src.is_broadcast() || !config_.has(wire::Ipv4Address::from(ip->dst))) return false;
+  if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;
+  if (wire::fold_sum(wire::sum_words<20>(f + kL3)) != 0xFFFF) return false;
+  // The pseudo-header's sum does not change when the addresses swap.
+  const std::uint8_t proto_len[4] = {0, wire::kIpProtoUdp, 0, static_cast<std::uint8_t>(kLength - kL4)};
+  const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
+  if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
+
+  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx},
+                                          wire::MutableBytes(f + kNtp, 48), now);
+  if (!answered(r.outcome)) {
+    out = Verdict{Action::kDrop, counter_for(r.outcome)};
+    return true;
+  }
+  eth->dst = eth->src;
+  eth->src = config_.mac;
+  std::swap(ip->src, ip->dst);  // neither checksum's sum changes
+  const auto old_ttl_proto = static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol);
+  ip->ttl = wire::kIpv4DefaultTtl;
+  ip->checksum.set(wire::checksum_update16(ip->checksum.get(), old_ttl_proto,
+                                           static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol)));
+  std::swap(udp->src_port, udp->dst_port);
+  udp->checksum.set(0);
+  const auto sum = static_cast<std::uint16_t>(~wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)));
+  udp->checksum.set(sum == 0 ? 0xFFFF : sum);
+  out = Verdict{Action::kTransmit, counter_for(r.outcome), kLength};
+  out.ntp_offset = kNtp;
+  return true;
+}
+
+template <class Now>
 Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now) {
+  if (config_.fast_path) {
+    Verdict fast;
+    if (fast_ntp4(frame, length, rx, now, fast)) return fast;
+  }
   Ntp ntp{};
   std::size_t l3 = 0, l4 = 0;
   bool v6 = false;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "dataplane/wire/address.h"
 #include "dataplane/wire/bytes.h"
@@ -77,6 +78,32 @@ constexpr std::uint16_t checksum_update32(std::uint16_t hc, std::uint32_t old_va
 constexpr std::uint16_t checksum_update64(std::uint16_t hc, std::uint64_t old_value, std::uint64_t new_value) {
   hc = checksum_update32(hc, static_cast<std::uint32_t>(old_value >> 32), static_cast<std::uint32_t>(new_value >> 32));
   return checksum_update32(hc, static_cast<std::uint32_t>(old_value), static_cast<std::uint32_t>(new_value));
+}
+
+// Fixed-size sums for the per-packet fast path: N octets (a multiple of 4,
+// at an even offset of the message) as host-order 32-bit words added into 64
+// bits, fully unrolled; fold_sum turns such a sum into the 16-bit one's-
+// complement sum in network order. Sums of several pieces may be added first.
+template <std::size_t N>
+inline std::uint64_t sum_words(const std::uint8_t* p) {
+  static_assert(N % 4 == 0, "whole 32-bit words only");
+  std::uint64_t s = 0;
+#pragma GCC unroll 32
+  for (std::size_t i = 0; i < N; i += 4) {
+    std::uint32_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    s += w;
+  }
+  return s;
+}
+
+inline std::uint16_t fold_sum(std::uint64_t s) {
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffffffu) + (s >> 32);
+  s = (s & 0xffffu) + (s >> 16);
+  s = (s & 0xffffu) + (s >> 16);
+  const auto folded = static_cast<std::uint16_t>(s);
+  return static_cast<std::uint16_t>(folded << 8 | folded >> 8);  // host (little-endian) to network order
 }
 
 std::uint16_t checksum_update(std::uint16_t hc, Bytes old_bytes, Bytes new_bytes);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
 #include <cstring>
 #include <vector>
 
@@ -353,4 +354,47 @@ TEST(Counters, NamesAreUniqueAndStable) {
     for (const auto& m : names) EXPECT_NE(n, m);
     names.push_back(n);
   }
+}
+
+// The NTP fast path must give exactly what the general path gives: the same
+// verdict, counter and bytes, for valid requests and for every way a frame
+// can be off (it then falls back, and the general path decides).
+TEST(Frame, FastPathMatchesGeneralPathByteForByte) {
+  std::mt19937 rng(90);
+  LocalConfig slow_cfg = config();
+  slow_cfg.fast_path = false;
+  FrameProcessor fast = synced();
+  FrameProcessor slow(slow_cfg);
+  slow.responder().update(shm::local_reference_state(kRx - Duration::from_s(5), 2, -20));
+  int fast_answers = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    auto req = ntp_request(rng() % 8 == 0 ? static_cast<unsigned>(rng() % 8) : 3u);
+    req[0] = static_cast<std::uint8_t>((req[0] & 0xC7) | (rng() % 6) << 3);  // versions 0..5
+    req[2] = static_cast<std::uint8_t>(rng());
+    const auto sport = static_cast<std::uint16_t>(rng() % 16 == 0 ? 0 : 1 + rng() % 65535);
+    Frame f = udp4(req, sport, 123);
+    auto* ip = reinterpret_cast<Ipv4Header*>(f.buf.data() + 14);
+    // Random TOS and TTL, the header checksum updated to match.
+    const auto word0 = [&] { return static_cast<std::uint16_t>(ip->version_ihl << 8 | ip->tos); };
+    const auto word4 = [&] { return static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol); };
+    const std::uint16_t old0 = word0(), old4 = word4();
+    ip->tos = static_cast<std::uint8_t>(rng());
+    ip->ttl = static_cast<std::uint8_t>(rng());
+    ip->checksum.set(checksum_update16(checksum_update16(ip->checksum.get(), old0, word0()), old4, word4()));
+    switch (rng() % 6) {  // now and then, something off
+      case 0: f.buf[rng() % f.length] ^= static_cast<std::uint8_t>(1u << (rng() % 8)); break;
+      case 1: reinterpret_cast<UdpHeader*>(f.buf.data() + 34)->checksum.set(0); break;  // "no checksum": valid over IPv4
+      default: break;
+    }
+    Frame g = f;
+    const Verdict a = fast.process(f.bytes(), f.length, kRx, [] { return kTx; });
+    const Verdict b = slow.process(g.bytes(), g.length, kRx, [] { return kTx; });
+    ASSERT_EQ(a.action, b.action) << i;
+    ASSERT_EQ(a.counter, b.counter) << i << ": " << counter_name(a.counter) << " vs " << counter_name(b.counter);
+    ASSERT_EQ(a.length, b.length) << i;
+    ASSERT_EQ(a.ntp_offset, b.ntp_offset) << i;
+    ASSERT_EQ(std::memcmp(f.buf.data(), g.buf.data(), f.buf.size()), 0) << i;
+    fast_answers += a.action == Action::kTransmit;
+  }
+  EXPECT_GT(fast_answers, 9'000);  // about half the frames are valid requests (versions, modes, ports, flips)
 }
