@@ -203,14 +203,7 @@ std::size_t FrameProcessor::finish_ntp(MutableBytes frame, std::size_t l3, std::
     sum = transport_checksum(ip->src, ip->dst, kIpProtoUdp, datagram);
   } else {
     auto* ip = overlay<Ipv4Header>(frame.subspan(l3));
-    std::swap(ip->src, ip->dst);
-    const std::uint16_t old_ttl_proto = static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol);
-    const std::uint16_t old_length = ip->total_length.get();
-    const auto new_length = static_cast<std::uint16_t>(sizeof(Ipv4Header) + udp_length);
-    ip->ttl = kIpv4DefaultTtl;
-    ip->total_length.set(new_length);
-    std::uint16_t c = checksum_update16(ip->checksum.get(), old_ttl_proto, static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol));
-    ip->checksum.set(checksum_update16(c, old_length, new_length));
+    turn_ipv4(*ip, static_cast<std::uint16_t>(sizeof(Ipv4Header) + udp_length));
     sum = transport_checksum(Ipv4Address::from(ip->src), Ipv4Address::from(ip->dst), kIpProtoUdp, datagram);
   }
   udp->checksum.set(sum == 0 ? 0xFFFF : sum);  // zero would mean "no checksum"

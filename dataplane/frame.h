@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "dataplane/counters.h"
@@ -74,6 +75,21 @@ struct Verdict {
 };
 
 inline constexpr std::size_t kMinFrame = 60;  // Ethernet minimum without FCS
+
+// Turns a request's IPv4 header into its answer's: addresses swapped (the
+// checksum's sum does not change), TTL reset, total length set, the checksum
+// updated incrementally for those two words.
+inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
+  std::swap(ip.src, ip.dst);
+  const auto old_ttl_proto = static_cast<std::uint16_t>(ip.ttl << 8 | ip.protocol);
+  const std::uint16_t old_length = ip.total_length.get();
+  ip.ttl = wire::kIpv4DefaultTtl;
+  ip.total_length.set(total_length);
+  std::uint16_t c = wire::checksum_update16(ip.checksum.get(), old_ttl_proto,
+                                            static_cast<std::uint16_t>(ip.ttl << 8 | ip.protocol));
+  if (old_length != total_length) c = wire::checksum_update16(c, old_length, total_length);  // most answers: same length
+  ip.checksum.set(c);
+}
 
 class FrameProcessor {
  public:
@@ -144,11 +160,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   }
   eth->dst = eth->src;
   eth->src = config_.mac;
-  std::swap(ip->src, ip->dst);  // neither checksum's sum changes
-  const auto old_ttl_proto = static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol);
-  ip->ttl = wire::kIpv4DefaultTtl;
-  ip->checksum.set(wire::checksum_update16(ip->checksum.get(), old_ttl_proto,
-                                           static_cast<std::uint16_t>(ip->ttl << 8 | ip->protocol)));
+  turn_ipv4(*ip, kLength - kL3);  // the pseudo-header sum survives the swap
   std::swap(udp->src_port, udp->dst_port);
   udp->checksum.set(0);
   const auto sum = static_cast<std::uint16_t>(~wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)));

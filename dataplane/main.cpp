@@ -145,11 +145,7 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-struct Lcore {
-  std::unique_ptr<Worker> worker;
-};
-
-std::vector<Lcore> g_lcores;
+std::vector<std::unique_ptr<Worker>> g_lcores;
 
 int worker_main(void* arg) {
   Worker* w = static_cast<Worker*>(arg);
@@ -189,8 +185,7 @@ int main(int argc, char** argv) {
   }
 
   if (!rte_eth_dev_is_valid_port(opt.port)) {
-    die("no such port " + std::to_string(opt.port) + ": DPDK found " + std::to_string(rte_eth_dev_count_avail()) +
-        " ports; add one with --vdev (e.g. net_af_packet0,iface=eth0) or bind a NIC to a DPDK driver");
+    die(no_such_port(opt.port));
   }
   std::uint16_t tap_port = kNoPort;
   if (!opt.tap.empty()) {
@@ -229,14 +224,7 @@ int main(int argc, char** argv) {
   static shm::Seqlock<hwclock::Timebase> timebase_lock;
   hwclock::TimebaseEstimator estimator(static_cast<double>(rte_get_tsc_hz()));
   auto timebase_round = [&] {
-    for (int i = 0; i < 8; ++i) {
-      const std::uint64_t before = rte_rdtsc_precise();
-      const std::int64_t utc = clock_ns(CLOCK_REALTIME);
-      const std::uint64_t after = rte_rdtsc_precise();
-      estimator.sample(hwclock::TscTime(static_cast<std::int64_t>(before)), hwclock::UtcTime(utc),
-                       hwclock::TscTime(static_cast<std::int64_t>(after)));
-    }
-    if (estimator.end_round()) timebase_lock.store(estimator.timebase());
+    if (sample_timebase(estimator)) timebase_lock.store(estimator.timebase());
   };
   for (int i = 0; i < 4; ++i) timebase_round();
 
@@ -254,12 +242,12 @@ int main(int argc, char** argv) {
     wc.counter_block = q;
     wc.rx_ts = data->rx_ts;
     if (wc.io) main_index = q;
-    g_lcores.push_back(Lcore{std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover)});
+    g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover));
     ++q;
   }
   q = 0;
   RTE_LCORE_FOREACH(lcore_id) {
-    if (lcore_id != rte_get_main_lcore()) rte_eal_remote_launch(worker_main, g_lcores[q].worker.get(), lcore_id);
+    if (lcore_id != rte_get_main_lcore()) rte_eal_remote_launch(worker_main, g_lcores[q].get(), lcore_id);
     ++q;
   }
 
@@ -267,7 +255,7 @@ int main(int argc, char** argv) {
   if (!opt.ready_file.empty()) std::ofstream(opt.ready_file) << ::getpid() << "\n";
   log("answering NTP; server state from shared memory " + opt.shm);
 
-  Worker& main_worker = *g_lcores[main_index].worker;
+  Worker& main_worker = *g_lcores[main_index];
   const std::uint64_t hz = rte_get_tsc_hz();
   const std::uint64_t start = rte_rdtsc();
   std::uint64_t next_housekeeping = start;

@@ -28,11 +28,13 @@ std::string port_label(std::uint16_t port) {
   return "port " + std::to_string(port) + " (" + info.driver_name + ")";
 }
 
+std::string no_such_port(std::uint16_t port) {
+  return "no such port " + std::to_string(port) + ": DPDK found " + std::to_string(rte_eth_dev_count_avail()) +
+         " ports; add one with --vdev (e.g. net_af_packet0,iface=eth0) or bind a NIC to a DPDK driver";
+}
+
 Expected<PortInfo, std::string> start_port(const PortRequest& r) {
-  if (!rte_eth_dev_is_valid_port(r.port)) {
-    return unexpected("no such port " + std::to_string(r.port) + ": DPDK found " + std::to_string(rte_eth_dev_count_avail()) +
-                      " ports; add one with --vdev (e.g. net_af_packet0,iface=eth0) or bind a NIC to a DPDK driver");
-  }
+  if (!rte_eth_dev_is_valid_port(r.port)) return unexpected(no_such_port(r.port));
   rte_eth_dev_info info{};
   int ret = rte_eth_dev_info_get(r.port, &info);
   if (ret != 0) return unexpected(failed(r.port, "reading device info", ret));

@@ -37,4 +37,7 @@ Expected<PortInfo, std::string> start_port(const PortRequest& request);
 // "port 1 (net_tap)" for messages.
 std::string port_label(std::uint16_t port);
 
+// The error for a port id DPDK does not have, with what to do about it.
+std::string no_such_port(std::uint16_t port);
+
 }  // namespace linetime::dataplane

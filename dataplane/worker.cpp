@@ -18,6 +18,12 @@ std::uint64_t monotonic_ns() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+std::int64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec * 1'000'000'000LL + ts.tv_nsec;
+}
+
 // Rewrites an answer's transmit timestamp and fixes the UDP checksum by
 // RFC 1624 incremental update.
 void stamp_transmit(rte_mbuf* m, std::uint16_t ntp_offset, std::uint64_t ntp_tx) {
@@ -31,6 +37,17 @@ void stamp_transmit(rte_mbuf* m, std::uint16_t ntp_offset, std::uint64_t ntp_tx)
 }
 
 }  // namespace
+
+bool sample_timebase(hwclock::TimebaseEstimator& estimator) {
+  for (int i = 0; i < 8; ++i) {
+    const std::uint64_t before = rte_rdtsc_precise();
+    const std::int64_t utc = realtime_ns();
+    const std::uint64_t after = rte_rdtsc_precise();
+    estimator.sample(hwclock::TscTime(static_cast<std::int64_t>(before)), hwclock::UtcTime(utc),
+                     hwclock::TscTime(static_cast<std::int64_t>(after)));
+  }
+  return estimator.end_round();
+}
 
 Worker::Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
                const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover)

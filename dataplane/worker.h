@@ -45,6 +45,10 @@ struct WorkerConfig {
   RxTimestamping rx_ts;
 };
 
+// One round of (TSC, CLOCK_REALTIME, TSC) triplets into `estimator`, closing
+// the round; true when the timebase was refitted.
+bool sample_timebase(hwclock::TimebaseEstimator& estimator);
+
 class Worker {
  public:
   Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,

@@ -98,13 +98,7 @@ struct RingPort {
 inline void fit_timebase(shm::Seqlock<hwclock::Timebase>& lock) {
   hwclock::TimebaseEstimator est(static_cast<double>(rte_get_tsc_hz()));
   for (int r = 0; r < 4; ++r) {
-    for (int i = 0; i < 8; ++i) {
-      const std::uint64_t a = rte_rdtsc_precise();
-      const std::int64_t utc = clock_ns(CLOCK_REALTIME);
-      const std::uint64_t b = rte_rdtsc_precise();
-      est.sample(hwclock::TscTime(static_cast<std::int64_t>(a)), hwclock::UtcTime(utc), hwclock::TscTime(static_cast<std::int64_t>(b)));
-    }
-    est.end_round();
+    dataplane::sample_timebase(est);
     usleep(2000);
   }
   lock.store(est.timebase());
