@@ -1,36 +1,19 @@
-// linetime-control: for now only the configuration checker. It reads an ntp.conf
-// (plus linetime's appliance directives), prints every diagnostic as
-// "file:line: severity: message" and a one-screen summary of what the daemon
-// would run. It never resolves names nor touches the network; include and keys
-// files are read from the filesystem.
-//
-//   linetime-control --check-config FILE   exit 1 on any error, 0 otherwise
-//   linetime-control --help
+// `linetime-control --check-config FILE`: reads an ntp.conf (plus linetime's
+// appliance directives), prints every diagnostic as "file:line: severity:
+// message" and a one-screen summary of what the daemon would run. It never
+// resolves names nor touches the network; include and keys files are read from
+// the filesystem. Exit 1 on any error, 0 otherwise.
 #include <cstdio>
 #include <sstream>
 #include <string>
 #include <string_view>
 
+#include "control/check_config.h"
 #include "control/config.h"
 
 using namespace linetime::control;
 
 namespace {
-
-void usage(std::FILE* to) {
-  std::fputs(
-      "usage: linetime-control --check-config FILE\n"
-      "       linetime-control --help\n"
-      "\n"
-      "  --check-config FILE  validate an ntp.conf-style configuration (ntpd's directives plus\n"
-      "                       linetime's appliance directives) without network access: host\n"
-      "                       names are checked, not resolved. Prints diagnostics and a summary;\n"
-      "                       exits 1 on any error, 0 when there are only warnings or notes.\n"
-      "  --help               this text\n"
-      "\n"
-      "The daemon itself (node and appliance modes) is not built yet; only --check-config works.\n",
-      to);
-}
 
 std::string format_number(double x) {
   std::ostringstream s;
@@ -117,34 +100,22 @@ void summary(const Config& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  if (argc >= 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) {
-    usage(stdout);
-    return 0;
+namespace linetime::control {
+
+int check_config(const std::string& path) {
+  FileLoad f = load_file(path);
+  if (!f.text) {
+    std::fprintf(stderr, "linetime-control: cannot read %s: %s — check the path\n", path.c_str(), f.error.c_str());
+    return 1;
   }
-  if (argc == 3 && std::string_view(argv[1]) == "--check-config") {
-    const std::string path = argv[2];
-    FileLoad f = load_file(path);
-    if (!f.text) {
-      std::fprintf(stderr, "linetime-control: cannot read %s: %s — check the path\n", path.c_str(), f.error.c_str());
-      return 1;
-    }
-    ParseResult r = parse_config(*f.text, path, load_file);
-    std::fputs(format_diagnostics(r.diagnostics).c_str(), stdout);
-    if (!r.diagnostics.empty()) std::printf("\n");
-    summary(r.config);
-    std::printf("\n%s: %zu error(s), %zu warning(s), %zu note(s) — %s\n", path.c_str(), r.count(Severity::kError),
-                r.count(Severity::kWarning), r.count(Severity::kNote),
-                r.has_errors() ? "configuration rejected" : "configuration OK");
-    return r.has_errors() ? 1 : 0;
-  }
-  if (argc == 2 && std::string_view(argv[1]) == "--check-config") {
-    std::fprintf(stderr, "linetime-control: --check-config needs a FILE, e.g. --check-config /etc/ntp.conf\n");
-    return 2;
-  }
-  std::fprintf(stderr,
-               "linetime-control: the daemon is not built yet; only --check-config FILE and --help are supported%s%s\n",
-               argc >= 2 ? " (got " : "", argc >= 2 ? (std::string(argv[1]) + ")").c_str() : "");
-  usage(stderr);
-  return 2;
+  ParseResult r = parse_config(*f.text, path, load_file);
+  std::fputs(format_diagnostics(r.diagnostics).c_str(), stdout);
+  if (!r.diagnostics.empty()) std::printf("\n");
+  summary(r.config);
+  std::printf("\n%s: %zu error(s), %zu warning(s), %zu note(s) — %s\n", path.c_str(), r.count(Severity::kError),
+              r.count(Severity::kWarning), r.count(Severity::kNote),
+              r.has_errors() ? "configuration rejected" : "configuration OK");
+  return r.has_errors() ? 1 : 0;
 }
+
+}  // namespace linetime::control

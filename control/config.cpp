@@ -345,7 +345,7 @@ const std::vector<std::string_view> kFudgeOptions = {"stratum", "refid", "time1"
 const std::vector<std::string_view> kDataplaneSettings = {"port", "lcores", "address", "tap"};
 
 // ntpd's poll limits (NTP_MINPOLL, NTP_MAXPOLL); it clamps values outside them.
-constexpr int kMinPoll = 3;
+constexpr int kMinPoll = 0;  // ntpsec accepts 1 s polling (NTP_MINPOLL 0); ntpd classic stopped at 3
 constexpr int kMaxPoll = 17;
 constexpr long long kMaxKeyId = 65535;  // NTP_MAXKEY
 constexpr int kMaxLcore = 1023;         // RTE_MAX_LCORE upper bound in DPDK builds

@@ -165,7 +165,7 @@ lt_sweep_stale() {
   local ns pid f pids
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
     case "$ns" in
-      lt-*-srv|lt-*-cli)
+      lt-[0-9]*-srv|lt-[0-9]*-cli|lt-[0-9]*-up[0-9])
         pid=${ns#lt-}; pid=${pid%-*}
         case "$pid" in *[!0-9]*|"") continue ;; esac
         [ -d "/proc/$pid" ] && continue

@@ -328,7 +328,7 @@ TEST(ConfigDirectives, RecoverableProblemsAreWarnings) {
             (std::vector<std::string>{
                 "t.conf:1: warning: unknown option 'ibrust' — did you mean 'iburst'? (the server is used without it)",
                 "t.conf:2: warning: server 192.0.2.1 is already configured on line 1 — this line is ignored; remove it",
-                "t.conf:3: warning: maxpoll 20 is outside 3..17 — using 17 as ntpd does; write maxpoll 17",
+                "t.conf:3: warning: maxpoll 20 is outside 0..17 — using 17 as ntpd does; write maxpoll 17",
                 "t.conf:5: warning: 'driftfile' given again (first on line 4) — the last one is used; remove the other",
                 "t.conf:7: warning: unknown tos option 'minsan' — did you mean 'minsane'? (ignored)",
                 "t.conf:6: warning: fudge for 127.127.1.0 but no 'server 127.127.1.0' line — add the server line, or "

@@ -1,0 +1,704 @@
+#include "control/daemon.h"
+
+#include <netdb.h>
+#include <signal.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "control/association.h"
+#include "control/clock_driver.h"
+#include "control/driftfile.h"
+#include "control/kernel_transport.h"
+#include "control/management.h"
+#include "control/process.h"
+#include "control/ring_transport.h"
+#include "control/status.h"
+#include "dataplane/responder.h"
+#include "dataplane/shm/segment.h"
+
+namespace linetime::control {
+
+namespace {
+
+using discipline::SourceStatus;
+using hwclock::Duration;
+using hwclock::MonoTime;
+using hwclock::UtcTime;
+
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_reload = 0;
+
+void on_stop_signal(int) { g_stop = 1; }
+void on_hup(int) { g_reload = 1; }
+
+UtcTime realtime_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return hwclock::utc_from_ns(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+MonoTime mono_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return MonoTime(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+// The daemon's log: a file (`logfile`, -l), standard error in the foreground,
+// syslog otherwise. One line per event, UTC time first in files.
+class Log {
+ public:
+  void open(const std::string& file, bool foreground) {
+    if (!file.empty()) {
+      file_ = std::fopen(file.c_str(), "a");
+      if (file_ == nullptr) {
+        std::fprintf(stderr, "linetime-control: cannot open log file %s: %s; logging to %s\n", file.c_str(),
+                     std::strerror(errno), foreground ? "standard error" : "syslog");
+      }
+    }
+    syslog_ = file_ == nullptr && !foreground;
+    if (syslog_) openlog("linetime-control", LOG_PID, LOG_DAEMON);
+  }
+  ~Log() {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  void operator()(int priority, const char* fmt, ...) __attribute__((format(printf, 3, 4))) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (syslog_) {
+      ::syslog(priority, "%s", msg);
+      return;
+    }
+    std::FILE* to = file_ != nullptr ? file_ : stderr;
+    const std::int64_t ns = realtime_now().ticks();
+    const time_t secs = static_cast<time_t>(ns / hwclock::kNsPerSec);
+    tm t{};
+    gmtime_r(&secs, &t);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &t);
+    std::fprintf(to, "%s.%03dZ linetime-control: %s\n", stamp, static_cast<int>((ns / 1'000'000) % 1000), msg);
+    std::fflush(to);
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+  bool syslog_ = false;
+};
+
+// The reference ID we publish when a source is the system peer: its IPv4
+// address, or the first four bytes of a hash of its IPv6 address (RFC 5905
+// uses MD5; any stable digest serves, clients only compare it for loops).
+std::uint32_t reference_id_of(const IpAddress& a) {
+  if (!a.is_v6) return a.v4.value;
+  std::uint32_t h = 2166136261u;
+  for (const auto b : a.v6.bytes) h = (h ^ b) * 16777619u;
+  return h;
+}
+
+std::string refid_text(std::uint32_t id, int stratum) {
+  if (stratum <= 1) {  // a kiss code or a reference clock's name
+    std::string s;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      const char c = static_cast<char>((id >> shift) & 0xff);
+      if (c >= 0x20 && c < 0x7f) s += c;
+    }
+    return "." + s + ".";
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", id >> 24, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff);
+  return buf;
+}
+
+char tally_of(SourceStatus s) {
+  switch (s) {
+    case SourceStatus::kSystemPeer: return '*';
+    case SourceStatus::kSurvivor: return '+';
+    case SourceStatus::kExcess: return '-';
+    case SourceStatus::kFalseticker: return 'x';
+    default: return ' ';
+  }
+}
+
+// Addresses for a `server`/`pool` line: the numeric one, or the names'
+// (several for a pool). Synchronous: done at start and on reload, before and
+// between timekeeping work.
+std::vector<IpAddress> resolve(const Source& s, std::string& error) {
+  if (s.address) return {*s.address};
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_family = s.family == AddressFamily::kIpv4 ? AF_INET : s.family == AddressFamily::kIpv6 ? AF_INET6 : AF_UNSPEC;
+  addrinfo* res = nullptr;
+  const int rc = ::getaddrinfo(s.host.c_str(), "123", &hints, &res);
+  if (rc != 0) {
+    error = gai_strerror(rc);
+    return {};
+  }
+  std::vector<IpAddress> out;
+  for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
+    if (auto e = from_sockaddr(p->ai_addr, p->ai_addrlen)) {
+      if (std::find(out.begin(), out.end(), e->address) == out.end()) out.push_back(e->address);
+    }
+  }
+  ::freeaddrinfo(res);
+  if (s.kind != SourceKind::kPool && out.size() > 1) out.resize(1);
+  if (out.size() > 4) out.resize(4);  // a pool gives up to four servers
+  return out;
+}
+
+bool same_source(const Source& a, const Source& b) {
+  Source x = a;
+  x.where = b.where;
+  return x == b;
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& opts, Config config, Log& log)
+      : opts_(opts), config_(std::move(config)), log_(log) {}
+
+  int run();
+
+ private:
+  struct Peer {
+    Source source;
+    Endpoint endpoint;
+    std::unique_ptr<Association> assoc;
+    discipline::SourceId id = 0;
+    std::optional<std::uint64_t> pending_token;
+    bool retired = false;  // removed from the configuration by a reload
+  };
+
+  bool setup();
+  void add_peers(const Source& s);
+  void reload();
+  void run_timers(UtcTime now);
+  void on_datagram(const Datagram& d);
+  void on_tx(const TxReport& r);
+  void handle_actions(Peer& p, const Actions& actions, UtcTime now);
+  bool execute(const discipline::ClockCommand& cmd, UtcTime now);
+  void after_update(UtcTime now);
+  void publish(UtcTime now);
+  void serve(const Datagram& d);
+  UtcTime to_local(UtcTime real) { return real + (clock_->now() - realtime_now()); }
+  Status status();
+  std::string answer(std::string_view command);
+  std::string drift_path() const { return opts_.drift_path.empty() ? config_.driftfile : opts_.drift_path; }
+
+  const DaemonOptions& opts_;
+  Config config_;
+  Log& log_;
+  std::unique_ptr<ClockDriver> clock_;
+  std::unique_ptr<discipline::Discipline> discipline_;
+  std::vector<Peer> peers_;
+  std::unordered_map<std::uint64_t, std::size_t> tokens_;  // transport token -> peer
+  std::unique_ptr<Transport> upstream_;  // kernel sockets (node mode) or the dataplane rings
+  bool upstream_rings_ = false;
+  std::unique_ptr<KernelTransport> server_;
+  std::unique_ptr<ManagementServer> management_;
+  std::optional<shm::Segment> segment_;
+  dataplane::Responder responder_;
+  std::unique_ptr<DriftFile> drift_;
+  std::optional<PidFile> pidfile_;
+  MonoTime started_{};
+  std::uint64_t served_ = 0;
+  int exit_status_ = 0;
+  bool done_ = false;
+  discipline::SyncMode last_mode_ = discipline::SyncMode::kUnsynchronized;
+  std::optional<discipline::SourceId> last_peer_;
+  std::uint64_t seed_ = 0x6c696e6574696d65;  // per-association seeds derive from it
+};
+
+bool Daemon::setup() {
+  started_ = mono_now();
+  std::optional<double> drift_ppm;
+  if (!drift_path().empty()) {
+    const DriftRead read = read_drift_file(drift_path());
+    if (!read.message.empty()) log_(read.drift ? LOG_INFO : LOG_WARNING, "%s", read.message.c_str());
+    if (read.drift) {
+      drift_ppm = read.drift->frequency_ppm;
+      log_(LOG_INFO, "frequency %.3f ppm from %s", *drift_ppm, drift_path().c_str());
+    }
+    drift_ = std::make_unique<DriftFile>(drift_path());
+  }
+
+  if (opts_.no_clock_control) {
+    clock_ = std::make_unique<SimulatedClockDriver>(realtime_now);
+    log_(LOG_INFO, "no clock control (-x): disciplining a simulated clock that follows the system clock");
+  } else {
+    auto sys = std::make_unique<SystemClockDriver>();
+    if (const ClockStatus st = sys->start(); !st.ok()) {
+      log_(LOG_ERR, "%s", st.message().c_str());
+      return false;
+    }
+    clock_ = std::move(sys);
+  }
+  discipline_ = std::make_unique<discipline::Discipline>(discipline_config(config_, opts_, drift_ppm));
+  if (const ClockStatus st = clock_->set_frequency(discipline_->initial_frequency_ppm()); !st.ok()) {
+    log_(LOG_ERR, "%s", st.message().c_str());
+    return false;
+  }
+
+  for (const Source& s : config_.sources) add_peers(s);
+  if (peers_.empty() && !config_.local_clock) {
+    log_(LOG_WARNING, "no usable upstream server and no local clock: serving stratum 16 until the configuration has one");
+  }
+
+  if (opts_.serve) {
+    server_ = std::make_unique<KernelTransport>(KernelTransportOptions{opts_.serve, true});
+    if (auto r = server_->open(opts_.serve->address.is_v6); !r) {
+      log_(LOG_ERR, "cannot serve NTP: %s", r.error().c_str());
+      return false;
+    }
+    log_(LOG_INFO, "serving NTP on %s (%s)", to_string(*opts_.serve).c_str(), server_->describe().c_str());
+  }
+
+  const std::string shm_name = !opts_.shm_name.empty() ? opts_.shm_name : config_.appliance.shm_name;
+  if (!shm_name.empty()) {
+    auto seg = shm::Segment::open(shm_name, shm::Side::kControl);
+    if (!seg) {
+      log_(LOG_ERR, "appliance mode: %s", seg.error().message.c_str());
+      return false;
+    }
+    segment_.emplace(std::move(*seg));
+    segment_->drain_stale();
+    upstream_ = std::make_unique<RingTransport>(*segment_, opts_.upstream_port);
+    upstream_rings_ = true;
+    log_(LOG_INFO, "appliance mode: publishing the server state to the dataplane through %s", shm_name.c_str());
+  }
+
+  if (!upstream_) upstream_ = std::make_unique<KernelTransport>();
+  log_(LOG_INFO, "upstream transport: %s", upstream_->describe().c_str());
+
+  const std::string sock = !opts_.socket_path.empty()              ? opts_.socket_path
+                           : !config_.appliance.control_socket.empty() ? config_.appliance.control_socket
+                                                                       : kDefaultControlSocket;
+  auto mgmt = ManagementServer::open(sock, [this](std::string_view c) { return answer(c); });
+  if (!mgmt) {
+    log_(LOG_WARNING, "%s; status will not be available to linetimectl", mgmt.error().c_str());
+  } else {
+    management_ = std::move(*mgmt);
+  }
+
+  if (!opts_.user.empty()) {
+    auto who = parse_user_spec(opts_.user);
+    if (!who) {
+      log_(LOG_ERR, "-u %s: %s", opts_.user.c_str(), who.error().c_str());
+      return false;
+    }
+    std::optional<int> port;
+    if (opts_.serve) port = opts_.serve->port;
+    if (const std::string err = drop_privileges(*who, capabilities_needed(!opts_.no_clock_control, port)); !err.empty()) {
+      log_(LOG_ERR, "%s", err.c_str());
+      return false;
+    }
+    log_(LOG_INFO, "running as %s", opts_.user.c_str());
+  }
+  if (!opts_.foreground) {
+    if (const std::string err = daemonize(); !err.empty()) {
+      log_(LOG_ERR, "%s", err.c_str());
+      return false;
+    }
+  }
+  if (!opts_.pidfile.empty()) {
+    auto pf = PidFile::create(opts_.pidfile);
+    if (!pf) {
+      log_(LOG_ERR, "%s", pf.error().c_str());
+      return false;
+    }
+    pidfile_.emplace(std::move(*pf));
+  }
+  publish(clock_->now());
+  return true;
+}
+
+void Daemon::add_peers(const Source& s) {
+  std::string error;
+  const std::vector<IpAddress> addrs = resolve(s, error);
+  if (addrs.empty()) {
+    log_(LOG_WARNING, "%s:%d: cannot resolve '%s' (%s); the source is skipped until the next reload (SIGHUP)",
+         s.where.file.c_str(), s.where.line, s.host.c_str(), error.c_str());
+    return;
+  }
+  for (const IpAddress& a : addrs) {
+    Peer p;
+    p.source = s;
+    p.endpoint = Endpoint{a, 123};
+    AssociationConfig ac = association_config(s);
+    ac.remote = to_string(a);
+    p.assoc = std::make_unique<Association>(ac, seed_ + peers_.size() * 0x9e3779b97f4a7c15ull);
+    discipline::SourceConfig sc;
+    sc.prefer = s.prefer;
+    sc.noselect = s.noselect;
+    sc.reference_id = reference_id_of(a);
+    p.id = discipline_->add_source(sc);
+    log_(LOG_INFO, "source %s%s%s", ac.remote.c_str(), s.address ? "" : (" (" + s.host + ")").c_str(),
+         s.iburst ? " iburst" : "");
+    peers_.push_back(std::move(p));
+  }
+}
+
+void Daemon::reload() {
+  auto loaded = load_file(opts_.config_path);
+  if (!loaded.text) {
+    log_(LOG_ERR, "reload: cannot read %s: %s; keeping the running configuration", opts_.config_path.c_str(),
+         loaded.error.c_str());
+    return;
+  }
+  ParseResult parsed = parse_config(*loaded.text, opts_.config_path, load_file);
+  for (const Diagnostic& d : parsed.diagnostics) log_(LOG_WARNING, "%s", format_diagnostic(d).c_str());
+  if (parsed.has_errors()) {
+    log_(LOG_ERR, "reload: %s has errors; keeping the running configuration", opts_.config_path.c_str());
+    return;
+  }
+  int kept = 0, retired = 0, added = 0;
+  for (Peer& p : peers_) {
+    if (p.retired) continue;
+    const bool still = std::any_of(parsed.config.sources.begin(), parsed.config.sources.end(),
+                                   [&](const Source& s) { return same_source(s, p.source); });
+    if (still) {
+      ++kept;
+    } else {
+      p.retired = true;
+      ++retired;
+      log_(LOG_INFO, "reload: source %s removed", to_string(p.endpoint.address).c_str());
+    }
+  }
+  for (const Source& s : parsed.config.sources) {
+    const bool known = std::any_of(peers_.begin(), peers_.end(),
+                                   [&](const Peer& p) { return !p.retired && same_source(s, p.source); });
+    if (!known) {
+      add_peers(s);
+      ++added;
+    }
+  }
+  config_.sources = parsed.config.sources;
+  config_.restrict_rules = parsed.config.restrict_rules;
+  log_(LOG_INFO, "reloaded %s: %d sources kept with their state, %d added, %d removed", opts_.config_path.c_str(),
+       kept, added, retired);
+}
+
+void Daemon::handle_actions(Peer& p, const Actions& actions, UtcTime now) {
+  for (const Action& a : actions) {
+    if (const auto* send = std::get_if<Send>(&a)) {
+      discipline_->on_poll_sent(p.id, now);
+      auto sent = upstream_->send(p.endpoint, std::as_bytes(std::span(send->packet.data(), send->length)));
+      if (!sent) {
+        log_(LOG_WARNING, "%s", sent.error().c_str());
+        continue;
+      }
+      if (p.pending_token) tokens_.erase(*p.pending_token);
+      p.pending_token = sent->token;
+      tokens_[sent->token] = static_cast<std::size_t>(&p - peers_.data());
+    } else if (const auto* sample = std::get_if<SampleReady>(&a)) {
+      const discipline::ClockCommand cmd = discipline_->on_sample(p.id, sample->header, sample->sample, now);
+      if (!execute(cmd, now)) return;
+    } else if (const auto* kod = std::get_if<KissOfDeath>(&a)) {
+      log_(LOG_WARNING, "source %s sent kiss-o'-death %s", to_string(p.endpoint.address).c_str(),
+           refid_text(kod->code, 0).c_str());
+    } else if (const auto* demob = std::get_if<Demobilize>(&a)) {
+      log_(LOG_WARNING, "source %s refuses service (%s): no longer polled", to_string(p.endpoint.address).c_str(),
+           to_string(demob->reason));
+    } else if (std::holds_alternative<Unreachable>(a)) {
+      log_(LOG_WARNING, "source %s unreachable: no reply to the last 8 requests", to_string(p.endpoint.address).c_str());
+    }
+  }
+}
+
+bool Daemon::execute(const discipline::ClockCommand& cmd, UtcTime now) {
+  using discipline::ClockAction;
+  if (cmd.action == ClockAction::kPanic) {
+    log_(LOG_ERR,
+         "the clock is %.3f s off, beyond the panic threshold (tinker panic, default 1000 s): set it by hand, "
+         "or start with -g to allow one large step",
+         cmd.offset.seconds());
+    exit_status_ = 1;
+    done_ = true;
+    return false;
+  }
+  const CommandResult r = control::execute(*clock_, cmd);
+  if (!r.status.ok()) log_(LOG_ERR, "%s", r.status.message().c_str());
+  if (r.stepped) {
+    log_(LOG_NOTICE, "clock stepped by %+.6f s", cmd.step.seconds());
+    for (Peer& p : peers_) p.assoc->on_clock_step(cmd.step);
+  }
+  if (cmd.action == ClockAction::kExit || r.stop) {
+    log_(LOG_NOTICE, "one-shot: clock %s by %+.6f s; exiting", cmd.step != Duration{} ? "stepped" : "slewed",
+         (cmd.step != Duration{} ? cmd.step : cmd.slew).seconds());
+    done_ = true;
+    return false;
+  }
+  after_update(now);
+  return true;
+}
+
+void Daemon::after_update(UtcTime now) {
+  for (Peer& p : peers_) p.assoc->set_system_poll(discipline_->poll_log2());
+  const discipline::SystemState& st = discipline_->state();
+  if (st.mode != last_mode_ || st.system_peer != last_peer_) {
+    std::string peer = "none";
+    for (const Peer& p : peers_) {
+      if (st.system_peer && p.id == *st.system_peer) peer = to_string(p.endpoint.address);
+    }
+    log_(LOG_NOTICE, "%s, stratum %d, system peer %s", discipline::to_string(st.mode), st.stratum, peer.c_str());
+    last_mode_ = st.mode;
+    last_peer_ = st.system_peer;
+  }
+  if (const ClockStatus s = apply_sync_status(*clock_, sync_status_of(st, now)); !s.ok()) {
+    log_(LOG_WARNING, "%s", s.message().c_str());
+  }
+  if (clock_->poll_leap_applied()) discipline_->on_leap_applied(now);
+  publish(now);
+}
+
+void Daemon::publish(UtcTime now) {
+  const discipline::SystemState& st = discipline_->state();
+  shm::ServerState s;
+  const bool synced = st.mode != discipline::SyncMode::kUnsynchronized && st.leap != discipline::Leap::kUnsync &&
+                      st.stratum < discipline::kMaxStratum;
+  s.synchronized = synced ? 1 : 0;
+  s.leap = static_cast<std::uint8_t>(st.leap);
+  s.stratum = synced ? st.stratum : 16;
+  s.precision = -20;
+  s.leap_pending = st.leap == discipline::Leap::kInsert || st.leap == discipline::Leap::kDelete;
+  s.reference_id = st.reference_id;
+  s.reference_time_ns = st.reference_time.ticks();
+  s.root_delay_ns = st.root_delay.ns();
+  s.root_dispersion_ns = st.root_dispersion.ns();
+  s.dispersion_rate = st.dispersion_rate;
+  (void)now;
+  responder_.update(s);
+  if (segment_) segment_->server_state().store(s);
+}
+
+void Daemon::serve(const Datagram& d) {
+  std::array<std::byte, 1024> out{};
+  dataplane::NtpRequest req{wire::Bytes(d.payload.data(), d.payload.size()), d.from.port, to_local(d.rx)};
+  const dataplane::NtpResponse r =
+      responder_.handle(req, wire::MutableBytes(out.data(), out.size()), [this] { return clock_->now(); });
+  if (r.length == 0) return;
+  if (server_->send(d.from, std::span<const std::byte>(out.data(), r.length))) ++served_;
+}
+
+void Daemon::on_datagram(const Datagram& d) {
+  for (Peer& p : peers_) {
+    if (p.retired || p.endpoint != d.from) continue;
+    const UtcTime now = clock_->now();
+    handle_actions(p, p.assoc->on_reply(wire::Bytes(d.payload.data(), d.payload.size()), to_local(d.rx), now), now);
+    return;
+  }
+}
+
+void Daemon::on_tx(const TxReport& r) {
+  const auto it = tokens_.find(r.token);
+  if (it == tokens_.end()) return;
+  Peer& p = peers_[it->second];
+  if (p.pending_token == r.token) p.assoc->on_transmitted(to_local(r.tx));
+  tokens_.erase(it);
+}
+
+void Daemon::run_timers(UtcTime now) {
+  for (Peer& p : peers_) {
+    if (!p.retired && now >= p.assoc->next_timer()) handle_actions(p, p.assoc->on_timer(now), now);
+    if (done_) return;
+  }
+  if (now >= discipline_->next_timer()) {
+    const discipline::ClockCommand cmd = discipline_->on_timer(now);
+    execute(cmd, now);
+  }
+}
+
+Status Daemon::status() {
+  Status s;
+  const UtcTime now = clock_->now();
+  const discipline::SystemState& st = discipline_->state();
+  SystemVars& v = s.system;
+  v.mode = discipline::to_string(st.mode);
+  v.clock_control = opts_.no_clock_control ? "none (simulated clock, -x)" : "system clock";
+  v.leap = static_cast<int>(st.leap);
+  v.stratum = st.stratum;
+  v.refid = refid_text(st.reference_id, st.stratum);
+  v.precision_log2 = -20;
+  v.root_delay_ms = st.root_delay.seconds() * 1e3;
+  v.root_dispersion_ms = st.root_dispersion_at(now).seconds() * 1e3;
+  v.offset_ms = st.offset_s * 1e3;
+  v.frequency_ppm = clock_->frequency_ppm();
+  v.jitter_ms = st.jitter_s * 1e3;
+  v.poll_log2 = st.poll_log2;
+  v.uptime_s = (mono_now() - started_).seconds();
+  v.version = "linetime 0.1.0";
+  for (const Peer& p : peers_) {
+    if (p.retired) continue;
+    SourceRow r;
+    const SourceStatus ss = discipline_->source_status(p.id);
+    r.tally = tally_of(ss);
+    r.remote = to_string(p.endpoint.address);
+    r.refid = refid_text(p.assoc->reference_id(), p.assoc->stratum());
+    r.stratum = p.assoc->stratum();
+    r.type = p.source.kind == SourceKind::kPool ? 'p' : 'u';
+    if (auto last = p.assoc->last_reply_time()) r.when_s = (now - *last).seconds();
+    r.poll_log2 = p.assoc->poll_log2();
+    r.reach = p.assoc->reach();
+    if (const auto& e = discipline_->source_estimate(p.id)) {
+      r.delay_ms = e->delay_s * 1e3;
+      r.offset_ms = e->offset_s * 1e3;
+      r.jitter_ms = e->jitter_s * 1e3;
+    }
+    r.state = discipline::to_string(ss);
+    if (st.system_peer && *st.system_peer == p.id) {
+      v.system_peer = r.remote;
+      v.refid = r.remote;
+    }
+    const AssociationCounters& c = p.assoc->counters();
+    r.sent = c.sent;
+    r.received = c.received;
+    for (const auto n : c.dropped) r.bogus += n;
+    s.sources.push_back(std::move(r));
+  }
+  if (config_.local_clock) {
+    SourceRow r;
+    const bool active = st.mode == discipline::SyncMode::kLocalReference;
+    r.tally = active ? '*' : ' ';
+    r.remote = "LOCAL(" + std::to_string(config_.local_clock->unit) + ")";
+    r.refid = "." + config_.local_clock->refid + ".";
+    r.stratum = config_.local_clock->stratum;
+    r.type = 'l';
+    r.poll_log2 = config_.local_clock->minpoll;
+    r.reach = active ? 0377 : 0;
+    r.state = active ? "sys.peer" : "standby";
+    s.sources.push_back(std::move(r));
+  }
+  return s;
+}
+
+std::string Daemon::answer(std::string_view command) {
+  if (command == "status" || command == "peers" || command == "json") return to_json(status()) + "\n";
+  if (command == "reload") {
+    g_reload = 1;
+    return "reload scheduled\n";
+  }
+  return "error: unknown request '" + std::string(command) + "' (known: status, peers, reload, ping)\n";
+}
+
+int Daemon::run() {
+  if (!setup()) return 1;
+  const MonoTime deadline =
+      opts_.duration_s ? started_ + Duration::from_seconds(*opts_.duration_s) : MonoTime(INT64_MAX);
+  std::vector<pollfd> fds;
+  while (!g_stop && !done_ && mono_now() < deadline) {
+    if (g_reload) {
+      g_reload = 0;
+      reload();
+    }
+    const UtcTime now = clock_->now();
+    run_timers(now);
+    if (done_) break;
+    if (drift_ && discipline_->state().mode == discipline::SyncMode::kSynchronized) {
+      if (const std::string err = drift_->update(mono_now(), discipline_->state().frequency_ppm); !err.empty()) {
+        log_(LOG_WARNING, "%s", err.c_str());
+      }
+    }
+
+    UtcTime next = discipline_->next_timer();
+    for (const Peer& p : peers_) {
+      if (!p.retired) next = std::min(next, p.assoc->next_timer());
+    }
+    std::int64_t wait_ms = (next - clock_->now()).ns() / 1'000'000 + 1;
+    wait_ms = std::clamp<std::int64_t>(wait_ms, 0, upstream_rings_ ? kRingPollInterval.count() : 1000);
+    fds.clear();
+    upstream_->pollfds(fds);
+    if (server_) server_->pollfds(fds);
+    if (management_) management_->pollfds(fds);
+    ::poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
+
+    upstream_->drain([this](const Datagram& d) { on_datagram(d); }, [this](const TxReport& r) { on_tx(r); });
+    if (server_) server_->drain([this](const Datagram& d) { serve(d); }, [](const TxReport&) {});
+    if (management_) management_->service(mono_now().ticks() / 1'000'000);
+    if (segment_) segment_->heartbeat(mono_now());
+  }
+  if (drift_ && discipline_->state().mode != discipline::SyncMode::kUnsynchronized) {
+    if (const std::string err = drift_->flush(discipline_->state().frequency_ppm); !err.empty()) {
+      log_(LOG_WARNING, "%s", err.c_str());
+    }
+  }
+  const discipline::SystemState& st = discipline_->state();
+  log_(LOG_INFO, "stopping: %s, stratum %d, offset %+.6f ms, frequency %+.3f ppm, %llu requests served",
+       discipline::to_string(st.mode), st.stratum, st.offset_s * 1e3, clock_->frequency_ppm(),
+       static_cast<unsigned long long>(served_));
+  if (segment_) {
+    shm::ServerState unsync;
+    segment_->server_state().store(unsync);
+  }
+  return exit_status_;
+}
+
+}  // namespace
+
+discipline::DisciplineConfig discipline_config(const Config& c, const DaemonOptions& o, std::optional<double> drift_ppm) {
+  discipline::DisciplineConfig d;
+  if (c.tos.minsane) d.min_sane = *c.tos.minsane;
+  if (c.tos.minclock) d.min_clock = *c.tos.minclock;
+  if (c.tos.maxdist) d.max_distance_s = *c.tos.maxdist;
+  if (c.tos.mindist) d.min_distance_s = *c.tos.mindist;
+  if (c.tos.floor) d.stratum_floor = static_cast<std::uint8_t>(*c.tos.floor);
+  if (c.tos.ceiling) d.stratum_ceiling = static_cast<std::uint8_t>(*c.tos.ceiling);
+  if (c.tinker.step) d.step_threshold_s = *c.tinker.step;
+  if (c.tinker.stepout) d.stepout_s = *c.tinker.stepout;
+  if (c.tinker.panic) d.panic_threshold_s = *c.tinker.panic;
+  d.allow_first_panic = o.allow_first_panic;
+  d.one_shot = o.one_shot;
+  d.drift_ppm = drift_ppm;
+  // The local clock (server 127.127.1.0 + fudge stratum N) or orphan mode
+  // (tos orphan N) takes over after the orphan wait (ntpd's default 300 s).
+  if (c.local_clock) {
+    d.local_reference = true;
+    d.local_stratum = static_cast<std::uint8_t>(c.local_clock->stratum);
+  } else if (c.tos.orphan) {
+    d.local_reference = true;
+    d.local_stratum = static_cast<std::uint8_t>(*c.tos.orphan);
+  }
+  if (c.tos.orphanwait) d.local_wait_s = *c.tos.orphanwait;
+  return d;
+}
+
+int run_daemon(const DaemonOptions& options) {
+  Log log;
+  auto loaded = load_file(options.config_path);
+  if (!loaded.text) {
+    std::fprintf(stderr, "linetime-control: cannot read %s: %s (give the configuration with -c FILE)\n",
+                 options.config_path.c_str(), loaded.error.c_str());
+    return 1;
+  }
+  ParseResult parsed = parse_config(*loaded.text, options.config_path, load_file);
+  for (const Diagnostic& d : parsed.diagnostics) std::fprintf(stderr, "%s\n", format_diagnostic(d).c_str());
+  if (parsed.has_errors()) {
+    std::fprintf(stderr, "linetime-control: %s has errors; not starting (check it with --check-config)\n",
+                 options.config_path.c_str());
+    return 1;
+  }
+  log.open(!options.logfile.empty() ? options.logfile : parsed.config.logfile, options.foreground);
+
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Daemon daemon(options, std::move(parsed.config), log);
+  return daemon.run();
+}
+
+}  // namespace linetime::control

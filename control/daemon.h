@@ -1,0 +1,48 @@
+// linetime-control's daemon: configuration in, associations polling their
+// servers through a transport, the discipline deciding, the clock driver
+// steering, and the result published — to the dataplane through shared memory
+// (appliance mode), to clients on a kernel socket (node mode with --serve), and
+// to operators through the management socket.
+//
+// Node mode's loop is single-threaded and waits in poll() with a timeout taken
+// from the next timer (associations, discipline, drift file, management), so
+// the daemon also runs unchanged under LD_PRELOAD clock and network simulators.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "control/config.h"
+#include "control/transport.h"
+#include "discipline/discipline.h"
+
+namespace linetime::control {
+
+struct DaemonOptions {
+  std::string config_path = "/etc/ntp.conf";
+  bool no_clock_control = false;    // -x: discipline a simulated clock that follows the system clock
+  bool allow_first_panic = false;   // -g
+  bool one_shot = false;            // -q: set the clock once and exit
+  bool foreground = false;          // -n
+  std::string user;                 // -u user[:group]
+  std::string pidfile;              // -p
+  std::string logfile;              // -l, overrides the configuration's `logfile`
+  std::string socket_path;          // -s, overrides `control socket`
+  std::optional<Endpoint> serve;    // --serve ADDR:PORT: answer NTP clients on a kernel socket
+  std::string shm_name;             // --shm NAME, overrides `shm`: appliance mode
+  std::uint16_t upstream_port = 40000;  // --upstream-port: appliance mode's request source port
+  std::optional<double> duration_s; // --duration: stop after this many seconds (tests, demos)
+  std::string drift_path;           // overrides `driftfile`
+};
+
+inline constexpr const char* kDefaultControlSocket = "/run/linetime/control.sock";
+
+// The discipline's settings from the configuration and the command line.
+discipline::DisciplineConfig discipline_config(const Config& config, const DaemonOptions& options,
+                                               std::optional<double> drift_ppm);
+
+// Runs the daemon until SIGTERM/SIGINT, --duration, or the one-shot exit.
+// Returns the process exit status.
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace linetime::control

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# linetime-control in node mode against real upstream servers.
+#
+# Three Debian chronyd servers (-x, `local stratum 1`), each in its own network
+# namespace behind its own veth pair, serve the node's namespace; one of them
+# runs under faketime 0.5 s ahead (a falseticker). linetime-control runs in the
+# node namespace in node mode with no clock control (-x), polling every 2 s with
+# iburst, with the seeds' local clock (127.127.1.0, stratum 10) and a short
+# orphan wait. Checks:
+#   - it synchronizes to the good servers, marks the falseticker 'x', and its
+#     offset to the good servers is within 1 ms;
+#   - it serves NTP on a kernel socket (--serve): ntpdig sees stratum 2;
+#   - SIGHUP reloads the configuration keeping the sources' state;
+#   - with every upstream stopped it falls back to the local clock at
+#     stratum 10 (ntpdig sees it);
+#   - SIGTERM writes the drift file and the daemon exits 0.
+# The host clock is never touched.
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+LT_CONTROL=$LT_BUILD/control/linetime-control
+SHIM=$LT_BUILD/tests/integration/libno_kernel_stamps.so
+OFFSET_LIMIT_MS=1
+
+lt_setup
+lt_require_tools chronyd faketime ntpdig
+[ -x "$LT_CONTROL" ] || lt_skip "$LT_CONTROL is not built"
+[ -e "$SHIM" ] || lt_skip "$SHIM is not built"
+
+NODE=$LT_NS_CLI
+ip netns add "$NODE" || lt_skip "cannot create network namespaces"
+LT_NAMESPACES+=("$NODE")
+ip -n "$NODE" link set lo up
+
+# Upstream i: namespace lt-<id>-upI, veth 198.18.I.1 (server) -- 198.18.I.2 (node).
+SERVERS=()
+for i in 1 2 3; do
+  ns=lt-$LT_ID-up$i
+  ip netns add "$ns" || lt_skip "cannot create network namespaces"
+  LT_NAMESPACES+=("$ns")
+  ip link add "lt${LT_ID}u$i" netns "$ns" type veth peer name "lt${LT_ID}n$i" netns "$NODE" ||
+    lt_skip "cannot create a veth pair (CONFIG_VETH)"
+  ip -n "$ns" link set lo up
+  ip -n "$ns" addr add "198.18.$i.1/30" dev "lt${LT_ID}u$i"
+  ip -n "$ns" link set "lt${LT_ID}u$i" up
+  ip -n "$NODE" addr add "198.18.$i.2/30" dev "lt${LT_ID}n$i"
+  ip -n "$NODE" link set "lt${LT_ID}n$i" up
+  # veth leaves UDP checksums partial; both directions carry NTP here.
+  ip netns exec "$ns" ethtool -K "lt${LT_ID}u$i" tx off >/dev/null
+  ip netns exec "$NODE" ethtool -K "lt${LT_ID}n$i" tx off >/dev/null
+  cat >"$LT_TMP/chrony$i.conf" <<EOF
+local stratum 1
+allow 198.18.0.0/15
+bindaddress 198.18.$i.1
+cmdport 0
+pidfile $LT_TMP/chrony$i.pid
+EOF
+  SERVERS+=("198.18.$i.1")
+done
+
+start_upstream() {  # I
+  local i=$1
+  if [ "$i" = 3 ]; then
+    lt_bg "chrony$i" "lt-$LT_ID-up$i" env LD_PRELOAD="$SHIM" faketime -f '+0.5' \
+      chronyd -x -d -u root -f "$LT_TMP/chrony$i.conf"
+  else
+    lt_bg "chrony$i" "lt-$LT_ID-up$i" chronyd -x -d -u root -f "$LT_TMP/chrony$i.conf"
+  fi
+  eval "UP_PID_$i=$LT_LAST_PID"
+}
+for i in 1 2 3; do start_upstream "$i"; done
+
+cat >"$LT_TMP/node.conf" <<EOF
+# A cluster node as the seeds configure it, pointed at the test's servers.
+driftfile $LT_TMP/ntp.drift
+server 198.18.1.1 iburst minpoll 1 maxpoll 1
+server 198.18.2.1 iburst minpoll 1 maxpoll 1
+server 198.18.3.1 iburst minpoll 1 maxpoll 1
+server 127.127.1.0
+fudge 127.127.1.0 stratum 10
+tos orphanwait 4
+restrict default nomodify notrap nopeer noquery
+restrict 127.0.0.1
+EOF
+
+SOCK=$LT_TMP/control.sock
+lt_bg control "$NODE" "$LT_CONTROL" -n -x -c "$LT_TMP/node.conf" -s "$SOCK" \
+  --serve 198.18.1.2:123 -p "$LT_TMP/control.pid" --duration 150
+CONTROL_PID=$LT_LAST_PID
+
+# The source table as `ntpq -p` prints it, from the management socket's JSON.
+peers() {
+  python3 - "$SOCK" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.sendall(b"peers\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+st = json.loads(data)
+print("     remote           refid      st t when poll reach   delay   offset  jitter")
+print("=" * 79)
+for r in st["sources"]:
+    when = "-" if r["when_s"] is None else str(r["when_s"])
+    print("%s%-16s %-16s %2d %s %4s %4d %5o %7.3f %8.3f %7.3f" % (
+        r["tally"], r["remote"][:16], r["refid"][:16], r["stratum"], r["type"], when,
+        2 ** r["poll"], r["reach"], r["delay_ms"], r["offset_ms"], r["jitter_ms"]))
+sy = st["system"]
+print("system: %s, stratum %d, refid %s, offset %.3f ms, frequency %.3f ppm" % (
+    sy["mode"], sy["stratum"], sy["refid"], sy["offset_ms"], sy["frequency_ppm"]))
+PY
+}
+# status_field KEY: one system variable from the JSON.
+status_field() {
+  python3 - "$SOCK" "$1" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(2)
+s.connect(sys.argv[1])
+s.sendall(b"status\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(json.loads(data)["system"][sys.argv[2]])
+PY
+}
+synced_to_good() {
+  local peer
+  peer=$(status_field system_peer 2>/dev/null) || return 1
+  [ "$peer" = 198.18.1.1 ] || [ "$peer" = 198.18.2.1 ]
+}
+
+lt_wait_for 10 test -S "$SOCK"
+lt_check control-started $? "management socket $SOCK"
+
+lt_wait_for 60 synced_to_good
+lt_check synchronized $? "system peer $(status_field system_peer 2>/dev/null) after $SECONDS s"
+sleep 6  # a few more polls so the falseticker's status settles
+peers >"$LT_TMP/peers1.txt" 2>&1
+lt_show "$LT_TMP/peers1.txt"
+
+grep -q '^x198.18.3.1 ' "$LT_TMP/peers1.txt"
+lt_check falseticker-marked $? "198.18.3.1 (faketime +0.5 s) shown with tally 'x'"
+offset=$(status_field offset_ms)
+lt_abs_below "$offset" "$OFFSET_LIMIT_MS"
+lt_check offset-to-good $? "system offset ${offset} ms (limit ${OFFSET_LIMIT_MS} ms; the good servers share this host's clock)"
+stratum=$(status_field stratum)
+[ "$stratum" = 2 ]
+lt_check stratum-2 $? "stratum $stratum"
+
+lt_run 10 "$LT_TMP/ntpdig1.out" "lt-$LT_ID-up1" ntpdig -j -t 2 198.18.1.2
+served=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["stratum"], d["offset"])' "$LT_TMP/ntpdig1.out" 2>/dev/null)
+[ "${served%% *}" = 2 ]
+lt_check serves-stratum-2 $? "ntpdig against the node's --serve socket: stratum and offset (s) = ${served:-none}"
+
+# SIGHUP with an unchanged file: every source keeps its reach register.
+reach_before=$(grep '^\*' "$LT_TMP/peers1.txt" | awk '{print $7}')
+kill -HUP "$CONTROL_PID"
+sleep 1
+grep -q 'reloaded .*3 sources kept with their state, 0 added, 0 removed' "$LT_TMP/control.log"
+lt_check sighup-reload $? "$(grep -o 'reloaded .*' "$LT_TMP/control.log" | tail -n 1)"
+peers >"$LT_TMP/peers2.txt" 2>&1
+reach_after=$(grep '^\*' "$LT_TMP/peers2.txt" | awk '{print $7}')
+[ -n "$reach_before" ] && [ "$reach_after" = 377 ]
+lt_check reload-keeps-state $? "system peer's reach ${reach_before} before, ${reach_after} after"
+
+# All upstreams gone: holdover, then the local clock at stratum 10.
+lt_kill_pids "$UP_PID_1" "$UP_PID_2" "$UP_PID_3"
+local_clock() { [ "$(status_field stratum 2>/dev/null)" = 10 ]; }
+lt_wait_for 60 local_clock
+lt_check local-clock-fallback $? "stratum $(status_field stratum 2>/dev/null), mode $(status_field mode 2>/dev/null)"
+peers >"$LT_TMP/peers3.txt" 2>&1
+lt_show "$LT_TMP/peers3.txt"
+lt_run 10 "$LT_TMP/ntpdig2.out" "lt-$LT_ID-up1" ntpdig -j -t 2 198.18.1.2
+served=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["stratum"])' "$LT_TMP/ntpdig2.out" 2>/dev/null)
+[ "$served" = 10 ]
+lt_check serves-stratum-10 $? "ntpdig sees stratum ${served:-none}"
+
+kill -TERM "$CONTROL_PID"
+wait "$CONTROL_PID"
+rc=$?
+[ "$rc" = 0 ]
+lt_check clean-exit $? "exit status $rc after SIGTERM"
+[ -s "$LT_TMP/ntp.drift" ]
+lt_check drift-written $? "drift file: $(cat "$LT_TMP/ntp.drift" 2>/dev/null)"
+[ ! -e "$LT_TMP/control.pid" ] && [ ! -e "$SOCK" ]
+lt_check pidfile-socket-removed $? "pid file and management socket removed at exit"
+lt_log "control log:"
+lt_show "$LT_TMP/control.log"
+lt_finish
