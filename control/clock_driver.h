@@ -190,8 +190,7 @@ class SimulatedClockDriver : public ClockDriver {
   ClockStatus set_sync_status(double maxerror_s, double esterror_s, bool synchronized, Leap leap_armed) override;
   bool poll_leap_applied() override;
 
-  // The simulated clock minus the real one (reference - local in reverse: how far
-  // the simulated clock is ahead of the clock it follows).
+  // The simulated clock minus the clock it follows (positive: ahead of it).
   Duration correction();
   // The remainder of a one-shot slew not yet applied.
   Duration pending_slew();
