@@ -1,0 +1,212 @@
+#include "control/driftfile.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace linetime::control {
+
+namespace {
+
+constexpr std::size_t kMaxDriftFileBytes = 4096;  // a drift file is one line
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !(text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
+    if (i > start) out.emplace_back(text.substr(start, i - start));
+  }
+  return out;
+}
+
+std::optional<double> number(const std::string& w) {
+  if (w.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(w.c_str(), &end);
+  if (end != w.c_str() + w.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+bool write_all(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+Expected<Drift, std::string> parse_drift(std::string_view text) {
+  const std::vector<std::string> w = words(text);
+  if (w.empty()) return unexpected(std::string("the file is empty"));
+  if (w.size() > 2) {
+    return unexpected("expected one number (ntpd's format) or two (chrony's \"frequency skew\"), found " +
+                      std::to_string(w.size()) + " words");
+  }
+  Drift d;
+  const auto first = number(w[0]);
+  if (!first) return unexpected("'" + w[0] + "' is not a number");
+  if (w.size() == 1) {
+    d.frequency_ppm = *first;
+  } else {
+    const auto skew = number(w[1]);
+    if (!skew || *skew < 0) return unexpected("'" + w[1] + "' is not a skew in ppm (a non-negative number)");
+    d.format = DriftFormat::kChrony;
+    d.frequency_ppm = -*first;  // chrony stores the clock's error; the correction is its opposite
+    d.skew_ppm = *skew;
+  }
+  if (std::fabs(d.frequency_ppm) > kMaxDriftPpm) {
+    return unexpected("frequency " + w[0] + " ppm is beyond the kernel's ±500 ppm");
+  }
+  return d;
+}
+
+std::string format_drift(double frequency_ppm) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3f\n", frequency_ppm);
+  return buf;
+}
+
+DriftRead read_drift_file(const std::string& path) {
+  DriftRead r;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    if (e == ENOENT) {
+      r.missing = true;
+      r.message = "drift file " + path +
+                  " does not exist yet; starting at 0 ppm (normal on the first start: it is written once the "
+                  "clock has been synchronized for an hour)";
+    } else {
+      r.message = "cannot read drift file " + path + ": " + errno_text(e) +
+                  "; starting at 0 ppm — make it readable by the daemon's user or fix the driftfile line";
+    }
+    return r;
+  }
+  std::string text;
+  char buf[512];
+  bool too_big = false;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      r.message = "cannot read drift file " + path + ": " + errno_text(e) + "; starting at 0 ppm";
+      return r;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxDriftFileBytes) {
+      too_big = true;
+      break;
+    }
+  }
+  ::close(fd);
+  if (too_big) {
+    r.message = "drift file " + path + " is larger than " + std::to_string(kMaxDriftFileBytes) +
+                " bytes, not a drift file; starting at 0 ppm — check the driftfile line, or delete the file";
+    return r;
+  }
+  auto parsed = parse_drift(text);
+  if (!parsed) {
+    r.message = "drift file " + path + ": " + parsed.error() +
+                "; starting at 0 ppm — the file is rewritten once the clock has been synchronized for an hour, or "
+                "delete it now";
+    return r;
+  }
+  r.drift = *parsed;
+  return r;
+}
+
+std::string drift_temp_path(const std::string& path) { return path + ".tmp"; }
+
+std::string write_drift_file(const std::string& path, double frequency_ppm) {
+  if (!std::isfinite(frequency_ppm)) {
+    return "not writing drift file " + path + ": the frequency is not a number (a bug in linetime, please report "
+           "it); the previous drift file is unchanged";
+  }
+  // What the reader accepts: a larger correction is saved as the largest valid one.
+  frequency_ppm = std::fmax(-kMaxDriftPpm, std::fmin(kMaxDriftPpm, frequency_ppm));
+  const std::string tmp = drift_temp_path(path);
+  const std::string dir = directory_of(path);
+  auto fail = [&](const char* step, int e, bool remove_tmp) {
+    if (remove_tmp) ::unlink(tmp.c_str());
+    return "cannot write drift file " + path + " (" + step + "): " + errno_text(e) + " — make " + dir +
+           " writable by the daemon's user (the previous drift file, if any, is unchanged)";
+  };
+  // Only one daemon writes a given drift file (the pid file sees to it), so a
+  // temporary file left by a crash is simply truncated.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail("creating the temporary file", errno, false);
+  if (!write_all(fd, format_drift(frequency_ppm))) {
+    const int e = errno;
+    ::close(fd);
+    return fail("writing", e, true);
+  }
+  if (::fsync(fd) < 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail("fsync", e, true);
+  }
+  if (::close(fd) < 0) return fail("close", errno, true);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename", errno, true);
+  // The rename is durable once the directory is.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("opening the directory to fsync it", errno, false);
+  const int rc = ::fsync(dfd);
+  const int e = errno;
+  ::close(dfd);
+  if (rc < 0 && e != EINVAL) return fail("fsync of the directory", e, false);
+  return {};
+}
+
+DriftFile::DriftFile(std::string path, hwclock::Duration interval) : path_(std::move(path)), interval_(interval) {}
+
+std::string DriftFile::update(hwclock::MonoTime now, double frequency_ppm) {
+  last_value_ = frequency_ppm;
+  if (!since_) since_ = now;
+  const hwclock::MonoTime from = last_write_ ? *last_write_ : *since_;
+  if (now - from < interval_) return {};
+  std::string err = write_drift_file(path_, frequency_ppm);
+  // A failed write is retried at the next interval, not at every update.
+  last_write_ = now;
+  if (err.empty()) ++writes_;
+  return err;
+}
+
+std::string DriftFile::flush(std::optional<double> frequency_ppm) {
+  if (frequency_ppm) last_value_ = frequency_ppm;
+  if (!last_value_) return {};
+  std::string err = write_drift_file(path_, *last_value_);
+  if (err.empty()) ++writes_;
+  return err;
+}
+
+}  // namespace linetime::control
