@@ -157,6 +157,10 @@ std::vector<IpAddress> resolve(const Source& s, std::string& error) {
   return out;
 }
 
+wire::Bytes as_wire(std::span<const std::byte> b) {
+  return wire::Bytes(reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
+}
+
 bool same_source(const Source& a, const Source& b) {
   Source x = a;
   x.where = b.where;
@@ -483,19 +487,19 @@ void Daemon::publish(UtcTime now) {
 }
 
 void Daemon::serve(const Datagram& d) {
-  std::array<std::byte, 1024> out{};
-  dataplane::NtpRequest req{wire::Bytes(d.payload.data(), d.payload.size()), d.from.port, to_local(d.rx)};
+  std::array<std::uint8_t, 1024> out{};
+  dataplane::NtpRequest req{as_wire(d.payload), d.from.port, to_local(d.rx)};
   const dataplane::NtpResponse r =
       responder_.handle(req, wire::MutableBytes(out.data(), out.size()), [this] { return clock_->now(); });
   if (r.length == 0) return;
-  if (server_->send(d.from, std::span<const std::byte>(out.data(), r.length))) ++served_;
+  if (server_->send(d.from, std::as_bytes(std::span(out.data(), r.length)))) ++served_;
 }
 
 void Daemon::on_datagram(const Datagram& d) {
   for (Peer& p : peers_) {
     if (p.retired || p.endpoint != d.from) continue;
     const UtcTime now = clock_->now();
-    handle_actions(p, p.assoc->on_reply(wire::Bytes(d.payload.data(), d.payload.size()), to_local(d.rx), now), now);
+    handle_actions(p, p.assoc->on_reply(as_wire(d.payload), to_local(d.rx), now), now);
     return;
   }
 }

@@ -12,6 +12,13 @@ constexpr std::size_t kDelayWindow = 16;          // samples remembered for a pa
 constexpr Duration kHousekeeping = Duration::from_s(8);
 // Below this the offset is not worth a slew (rounding of the slew's end time).
 constexpr double kMinSlewS = 1e-10;
+// A slew lasts at least this long. A daemon's timers fire up to a few
+// milliseconds late (poll() has millisecond resolution, the scheduler adds
+// more); a slew at full rate for a microsecond-sized offset lasts only
+// milliseconds, so that lateness would overshoot by as much as the offset
+// itself and every slew end would start a new slew back. Over at least a
+// second the overshoot stays below half a percent of the offset.
+constexpr double kMinSlewDurationS = 1.0;
 }  // namespace
 
 const char* to_string(SourceStatus s) {
@@ -192,10 +199,12 @@ ClockCommand Discipline::steer(UtcTime now, ClockCommand cmd) {
   const bool awaiting_step = cfg_.step_threshold_s > 0 && std::fabs(x_s) > cfg_.step_threshold_s;
   const double avail = max - std::fabs(base_freq_);
   if (!awaiting_step && avail > 1e-9 && std::fabs(x_s) > kMinSlewS) {
-    // Remove the estimated offset as fast as the slew bound allows: the offset
-    // estimate is the best there is, so every second spent on it is error kept.
-    freq = base_freq_ + std::copysign(avail, x_s);
-    slew_end_ = now + Duration::from_seconds(std::fabs(x_s) / avail);
+    // Remove the estimated offset as fast as the slew bound allows (but over at
+    // least kMinSlewDurationS): the offset estimate is the best there is, so
+    // every second spent on it is error kept.
+    const double duration_s = std::max(std::fabs(x_s) / avail, kMinSlewDurationS);
+    freq = base_freq_ + x_s / duration_s;
+    slew_end_ = now + Duration::from_seconds(duration_s);
   }
   set_frequency(now, freq);
   if (cmd.action == ClockAction::kNone) cmd.action = ClockAction::kFrequency;

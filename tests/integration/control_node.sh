@@ -66,7 +66,6 @@ start_upstream() {  # I
   else
     lt_bg "chrony$i" "lt-$LT_ID-up$i" chronyd -x -d -u root -f "$LT_TMP/chrony$i.conf"
   fi
-  eval "UP_PID_$i=$LT_LAST_PID"
 }
 for i in 1 2 3; do start_upstream "$i"; done
 
@@ -172,8 +171,10 @@ reach_after=$(grep '^\*' "$LT_TMP/peers2.txt" | awk '{print $7}')
 [ -n "$reach_before" ] && [ "$reach_after" = 377 ]
 lt_check reload-keeps-state $? "system peer's reach ${reach_before} before, ${reach_after} after"
 
-# All upstreams gone: holdover, then the local clock at stratum 10.
-lt_kill_pids "$UP_PID_1" "$UP_PID_2" "$UP_PID_3"
+# All upstreams gone: holdover, then the local clock at stratum 10. (faketime
+# runs chronyd as its child: stop whatever runs in the servers' namespaces.)
+# shellcheck disable=SC2046
+lt_kill_pids $(ip netns pids "lt-$LT_ID-up1") $(ip netns pids "lt-$LT_ID-up2") $(ip netns pids "lt-$LT_ID-up3")
 local_clock() { [ "$(status_field stratum 2>/dev/null)" = 10 ]; }
 lt_wait_for 60 local_clock
 lt_check local-clock-fallback $? "stratum $(status_field stratum 2>/dev/null), mode $(status_field mode 2>/dev/null)"
