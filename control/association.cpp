@@ -66,10 +66,7 @@ int Association::poll_log2() const { return std::min(std::max({base_poll(), unre
 
 Duration Association::interval(int poll_log2) { return Duration::from_seconds(std::ldexp(1.0, poll_log2)); }
 
-void Association::set_system_poll(int poll_log2) {
-  system_poll_ = poll_log2;
-  reschedule();
-}
+void Association::set_system_poll(int poll_log2) { system_poll_ = poll_log2; }
 
 UtcTime Association::next_timer() const {
   if (demobilized_) return UtcTime(std::numeric_limits<std::int64_t>::max());
@@ -173,6 +170,17 @@ void Association::on_clock_step(Duration step) {
     exchange_->t4 += step;
   }
   if (last_reply_time_) *last_reply_time_ += step;
+}
+
+void Association::on_frequency_change(UtcTime when, double dfreq) {
+  // Had the clock run faster by dfreq since t, it would have read less at t by
+  // dfreq * (when - t) to agree at `when`.
+  const auto reexpress = [&](UtcTime& t) { t = t - Duration::from_seconds(dfreq * (when - t).seconds()); };
+  if (request_) reexpress(request_->t1);
+  if (exchange_) {
+    reexpress(exchange_->t1);
+    reexpress(exchange_->t4);
+  }
 }
 
 Actions Association::drop(ReplyDrop why) {

@@ -209,12 +209,20 @@ class Association {
   // error-queue or dataplane completion), which may arrive before or after the
   // reply. Used as T1 from then on.
   void on_transmitted(UtcTime t1_precise);
-  // The discipline's poll exponent; clamped to [minpoll, maxpoll]. Takes effect
-  // on the scheduled regular poll at once.
+  // The discipline's poll exponent; clamped to [minpoll, maxpoll]. It sets the
+  // interval to the poll after the one already scheduled: moving that one would
+  // make every association whose new time has passed send at the same instant.
   void set_system_poll(int poll_log2);
   // The local clock was stepped by `step` (new reading = old reading + step):
   // moves every stored local time with it.
   void on_clock_step(Duration step);
+  // The local clock's frequency correction changed by `dfreq` (fractional,
+  // positive: the clock now runs faster) at `when`. Stored readings are
+  // re-expressed as the clock would have given them had it run at the new
+  // frequency all along, so a sample from an earlier exchange (interleaved
+  // mode measures the previous one) can be carried to the present with the
+  // current frequency, as the discipline does.
+  void on_frequency_change(UtcTime when, double dfreq);
 
   // When on_timer() wants to run (local clock); the far future once demobilized.
   UtcTime next_timer() const;

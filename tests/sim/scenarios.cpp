@@ -203,6 +203,46 @@ std::vector<Scenario> scenarios() {
   };
   quiet("009a", "quiet LAN (50 us + exp(2 us)), poll 4 (16 s)", 4, 12, 3, 0.8e-6, 0.03);
   quiet("009b", "quiet LAN (50 us + exp(2 us)), poll 0 (1 s)", 0, 6, 2, 0.5e-6, 0.3);
+  {
+    Scenario s = lan("010", "one of four servers steps its clock by +1 s at 6 h: not followed");
+    s.servers[3].kind = ServerKind::kStepping;
+    s.servers[3].step_at_s = 6 * kHour;
+    s.servers[3].step_s = 1.0;
+    s.limits = {55e-6, 350e-6, 0.1, 900};
+    s.check = [](const Result& r) -> std::string { return r.steps == 0 ? "" : "stepped"; };
+    v.push_back(s);
+  }
+  {
+    Scenario s = lan("011", "drifting falseticker: one of four servers runs 2 ppm fast (7 ms/h)");
+    s.servers[3].kind = ServerKind::kDrifting;
+    s.servers[3].drift_ppm = 2;
+    s.limits = {45e-6, 250e-6, 0.1, 900};
+    s.check = [](const Result& r) -> std::string { return r.steps == 0 ? "" : "stepped"; };
+    v.push_back(s);
+  }
+  {
+    Scenario s = lan("012", "kiss-o'-death: a fourth server answers RATE, a fifth DENY");
+    s.servers[3].kind = ServerKind::kKod;
+    s.servers.push_back(s.servers[3]);
+    s.servers[4].kod_code = 0x44454E59;  // "DENY"
+    s.limits = {55e-6, 250e-6, 0.1, 600};
+    s.check = [](const Result& r) -> std::string {
+      if (r.kods[3] == 0) return "no RATE kiss received";
+      // RATE raises the poll at every kiss: far fewer requests than to a good server.
+      if (r.requests[3] * 4 > r.requests[0]) return fmt("%.0f requests to the RATE server (good: %.0f)", double(r.requests[3]), double(r.requests[0]));
+      if (r.final_poll_log2[3] <= 10) return "RATE did not raise the poll beyond maxpoll";
+      if (!r.demobilized[4] || r.requests[4] != 1) return "DENY did not demobilize after one request";
+      if (r.selected[3] != 0 || r.selected[4] != 0) return "a kissing server was selected";
+      return "";
+    };
+    v.push_back(s);
+  }
+  {
+    Scenario s = lan("013", "10 % packet loss in each direction on every path");
+    for (ServerSpec& sv : s.servers) sv.path.loss = 0.1;
+    s.limits = {55e-6, 250e-6, 0.1, 900};
+    v.push_back(s);
+  }
   return v;
 }
 

@@ -4,12 +4,19 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <string>
+#include <variant>
 #include <random>
+
+#include "control/association.h"
+#include "dataplane/wire/ntp.h"
 
 namespace linetime::sim {
 
 namespace dsc = linetime::discipline;
 using hwclock::Duration;
+using hwclock::NtpTimestamp;
 using hwclock::UtcTime;
 
 namespace {
@@ -46,21 +53,26 @@ std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t stream) {
   return z ^ (z >> 31);
 }
 
+// A reply on its way back to the client.
 struct InFlight {
   double arrive_s;
   std::size_t server;
-  UtcTime t1, t2, t3;
-  dsc::SourceHeader header;
-  int leap_epoch;  // leaps (local or true) seen when sent
-  bool kod;
+  std::array<std::uint8_t, 48> reply;
+  int leap_epoch;  // leaps (local or true) seen when the request was sent
 };
 
-struct Association {
+// The client side of one server: the daemon's association and its source in
+// the discipline.
+struct Client {
+  control::Association assoc;
   dsc::SourceId id = 0;
-  double next_poll_s = 0;
-  int burst_left = 0;
-  int backoff = 0;  // extra poll exponent after KoD RATE
-  bool demobilized = false;
+  double start_s = 0;  // true time of the first request
+};
+
+// What a simulated server remembers about its client for interleaved mode.
+struct ServerMemory {
+  NtpTimestamp last_rx_sent;
+  NtpTimestamp last_tx_precise;
 };
 
 class Engine {
@@ -73,14 +85,20 @@ class Engine {
         disc_(sc.cfg) {
     for (std::size_t i = 0; i < sc.servers.size(); ++i) {
       path_rng_.emplace_back(stream_seed(sc.seed, 100 + i));
-      Association a;
+      control::AssociationConfig ac;
+      ac.remote = "198.18.0." + std::to_string(i + 1);
+      ac.minpoll = sc.cfg.loop.min_poll_log2;
+      ac.maxpoll = sc.cfg.loop.max_poll_log2;
+      ac.iburst = sc.iburst;
+      ac.xleave = sc.xleave;
+      ac.precision_log2 = sc.cfg.precision_log2;
       dsc::SourceConfig cfg;
       cfg.reference_id = 0xC0A80001u + static_cast<std::uint32_t>(i);
-      a.id = disc_.add_source(cfg);
-      a.next_poll_s = 1 + poll_rng_.uniform() * 2;
-      a.burst_left = sc.iburst ? 8 : 0;
-      assoc_.push_back(a);
+      Client c{control::Association(ac, stream_seed(sc.seed, 200 + i)), disc_.add_source(cfg), 1 + poll_rng_.uniform() * 2};
+      c.assoc.set_system_poll(disc_.poll_log2());
+      clients_.push_back(std::move(c));
     }
+    memory_.resize(sc.servers.size());
     omega_ = sc.osc.freq_error_ppm * 1e-6;
     local_s_ = utc_rel(0) - sc.osc.initial_offset_s;
     u_ = disc_.initial_frequency_ppm() * 1e-6;
@@ -88,6 +106,11 @@ class Engine {
     if (sc.leap) leap_true_s_ = (sc.leap->at - sc.epoch).seconds();
     result_.id = sc.id;
     result_.selected.assign(sc.servers.size(), 0);
+    result_.requests.assign(sc.servers.size(), 0);
+    result_.kods.assign(sc.servers.size(), 0);
+    result_.interleaved.assign(sc.servers.size(), 0);
+    result_.demobilized.assign(sc.servers.size(), false);
+    result_.final_poll_log2.assign(sc.servers.size(), 0);
     if (const char* p = std::getenv("SIM_TRACE")) {
       trace_ = std::fopen(p, "w");
       if (const char* e = std::getenv("SIM_TRACE_EVERY")) trace_every_ = std::max(1L, std::atol(e));
@@ -111,9 +134,10 @@ class Engine {
       double next = next_second;
       int kind = 0;  // 0 second, 1 poll, 2 arrival, 3 discipline timer, 4 local leap
       std::size_t which = 0;
-      for (std::size_t i = 0; i < assoc_.size(); ++i) {
-        if (!assoc_[i].demobilized && assoc_[i].next_poll_s < next) {
-          next = assoc_[i].next_poll_s;
+      for (std::size_t i = 0; i < clients_.size(); ++i) {
+        const double due = next_poll_s(i);
+        if (due < next) {
+          next = due;
           kind = 1;
           which = i;
         }
@@ -210,73 +234,119 @@ class Engine {
     return d;
   }
 
+  // True time at which client i wants to send next (infinity once demobilized).
+  double next_poll_s(std::size_t i) const {
+    const Client& c = clients_[i];
+    if (c.assoc.demobilized()) return std::numeric_limits<double>::infinity();
+    if (c.assoc.counters().sent == 0) return std::max(c.start_s, t_);
+    return true_time_of_local(utc_to_rel(c.assoc.next_timer()));
+  }
+
   void poll(std::size_t i) {
-    Association& a = assoc_[i];
-    const ServerSpec& s = sc_.servers[i];
-    if (running_) disc_.on_poll_sent(a.id, now());
-    const int poll_log2 = disc_.poll_log2() + a.backoff;
-    if (a.burst_left > 0) {
-      --a.burst_left;
-      a.next_poll_s = t_ + 2;
-    } else {
-      const double interval = std::ldexp(1.0, poll_log2);
-      a.next_poll_s = t_ + interval * (1 + (poll_rng_.uniform() - 0.5) / 16);
+    Client& c = clients_[i];
+    // The local clock read back from double seconds may fall a nanosecond short
+    // of the timer it was computed from.
+    UtcTime n = now();
+    if (c.assoc.counters().sent > 0 && n < c.assoc.next_timer()) n = c.assoc.next_timer();
+    const control::Actions acts = c.assoc.on_timer(n);
+    for (const control::Action& act : acts) {
+      if (const auto* send = std::get_if<control::Send>(&act)) transmit(i, *send);
     }
+  }
+
+  // The network and the server: the request travels, the server answers with
+  // a real NTP packet, the answer travels back.
+  void transmit(std::size_t i, const control::Send& send) {
+    Client& c = clients_[i];
+    const ServerSpec& s = sc_.servers[i];
+    if (running_) disc_.on_poll_sent(c.id, now());
     ++polls_;
-    poll_sum_s_ += std::ldexp(1.0, poll_log2);
+    poll_sum_s_ += std::ldexp(1.0, c.assoc.poll_log2());
+    ++result_.requests[i];
     Rng& r = path_rng_[i];
     if (in(s.outages, t_)) return;
     if (s.path.loss > 0 && r.uniform() < s.path.loss) return;
     const double d1 = one_way(i, true, t_);
     const double at_server = t_ + d1;
     const double processing_s = 20e-6;
+    const auto request = wire::parse_ntp(wire::Bytes(send.packet.data(), send.length));
+    if (!request) return;
+    const wire::NtpHeader& q = *request->header;
+
     InFlight f;
     f.server = i;
-    f.t1 = now();
-    f.t2 = to_utc(server_clock(s, at_server));
-    f.t3 = to_utc(server_clock(s, at_server + processing_s));
-    if (s.path.loss > 0 && r.uniform() < s.path.loss) return;
-    f.arrive_s = at_server + processing_s + one_way(i, false, at_server + processing_s);
-    f.header.stratum = s.kind == ServerKind::kKod ? 0 : s.stratum;
-    f.header.precision_log2 = -25;
-    f.header.root_delay = Duration{};
-    f.header.root_dispersion = Duration::from_us(10);
-    f.header.leap = dsc::Leap::kNone;
+    f.reply = {};
+    auto* h = wire::overlay<wire::NtpHeader>(wire::MutableBytes(f.reply));
+    const NtpTimestamp t2 = NtpTimestamp::from_utc(to_utc(server_clock(s, at_server)));
+    const NtpTimestamp t3 = NtpTimestamp::from_utc(to_utc(server_clock(s, at_server + processing_s)));
+    // The reply leaves tx_lag_s after T3 was written into it; interleaved
+    // mode delivers the time it really left.
+    const double lag_s = s.tx_lag_mean_s > 0 ? r.exponential(s.tx_lag_mean_s) : 0;
+    const double depart_s = at_server + processing_s + lag_s;
+    unsigned leap = 0;
     if (sc_.leap) {
       const double u = utc_rel(at_server);
       const double at = utc_to_rel(sc_.leap->at);
-      if (u >= at - 86400 && u < at) f.header.leap = sc_.leap->insert ? dsc::Leap::kInsert : dsc::Leap::kDelete;
+      if (u >= at - 86400 && u < at) leap = sc_.leap->insert ? 1 : 2;
     }
-    f.kod = s.kind == ServerKind::kKod;
+    h->poll = q.poll;
+    h->precision = -25;
+    wire::store_short(h->root_dispersion, hwclock::NtpShort::from_duration(Duration::from_us(10)));
+    wire::store_ts(h->receive_ts, t2);
+    if (s.kind == ServerKind::kKod) {
+      h->li_vn_mode = wire::ntp_li_vn_mode(3, q.version(), 4);
+      h->stratum = 0;
+      h->reference_id.set(s.kod_code);
+      h->origin_ts = q.transmit_ts;
+      wire::store_ts(h->transmit_ts, t3);
+    } else {
+      h->li_vn_mode = wire::ntp_li_vn_mode(leap, q.version(), 4);
+      h->stratum = s.stratum;
+      h->reference_id.set(0x47505300);  // "GPS"
+      ServerMemory& m = memory_[i];
+      const NtpTimestamp org = wire::load_ts(q.origin_ts);
+      const bool interleaved = s.interleaved && !org.is_zero() && org == m.last_rx_sent &&
+                               !(q.receive_ts == q.transmit_ts) && !m.last_tx_precise.is_zero();
+      if (interleaved) {
+        h->origin_ts = q.receive_ts;
+        wire::store_ts(h->transmit_ts, m.last_tx_precise);
+      } else {
+        h->origin_ts = q.transmit_ts;
+        wire::store_ts(h->transmit_ts, t3);
+      }
+      m.last_rx_sent = t2;
+      m.last_tx_precise = NtpTimestamp::from_utc(to_utc(server_clock(s, depart_s)));
+    }
+    if (s.path.loss > 0 && r.uniform() < s.path.loss) return;
+    f.arrive_s = depart_s + one_way(i, false, depart_s);
     f.leap_epoch = leaps_;
     flight_.push_back(f);
   }
 
   void arrive(const InFlight& f) {
-    Association& a = assoc_[f.server];
-    if (f.kod) {  // KoD RATE: back off, as RFC 5905 section 7.4 asks
-      a.backoff = std::min(a.backoff + 1, 4);
-      ++kods_;
-      return;
-    }
-    if (!running_ || f.leap_epoch != leaps_) return;  // an exchange across a leap is discarded
+    if (f.leap_epoch != leaps_) return;  // an exchange across a leap is discarded
+    Client& c = clients_[f.server];
     const UtcTime t4 = now();
-    const Duration precision = Duration::from_ns(60);
-    const dsc::Sample s = dsc::measure(f.t1, f.t2, f.t3, t4, precision);
-    const auto before = disc_.counters();
-    apply(disc_.on_sample(a.id, f.header, s, t4));
-    if (debug_) {
-      const auto& c = disc_.counters();
-      std::fprintf(stderr, "t=%.3f src=%u off=%.1fus delay=%.1fus status=%s upd=%d out=%d pop=%d x=%.2f sd=%.2f | %s %s %s %s\n", t_, a.id,
-                   s.offset.seconds() * 1e6, s.delay.seconds() * 1e6, dsc::to_string(disc_.source_status(a.id)),
-                   int(c.updates - before.updates), int(c.outliers - before.outliers), int(c.popcorn - before.popcorn),
-                   disc_.state().offset_s * 1e6, disc_.state().offset_sd_s * 1e6,
-                   dsc::to_string(disc_.source_status(0)), dsc::to_string(disc_.source_status(1)),
-                   dsc::to_string(disc_.source_status(2)), dsc::to_string(disc_.source_status(3 % assoc_.size())));
+    const control::Actions acts = c.assoc.on_reply(wire::Bytes(f.reply), t4, t4);
+    for (const control::Action& act : acts) {
+      if (const auto* s = std::get_if<control::SampleReady>(&act)) {
+        if (!running_) continue;
+        const auto before = disc_.counters();
+        apply(disc_.on_sample(c.id, s->header, s->sample, t4));
+        if (debug_) {
+          const auto& dc = disc_.counters();
+          std::fprintf(stderr, "t=%.3f src=%u off=%.1fus delay=%.1fus status=%s upd=%d out=%d pop=%d x=%.2f sd=%.2f\n", t_, c.id,
+                       s->sample.offset.seconds() * 1e6, s->sample.delay.seconds() * 1e6,
+                       dsc::to_string(disc_.source_status(c.id)), int(dc.updates - before.updates),
+                       int(dc.outliers - before.outliers), int(dc.popcorn - before.popcorn), disc_.state().offset_s * 1e6,
+                       disc_.state().offset_sd_s * 1e6);
+        }
+      }
     }
   }
 
   void apply(const dsc::ClockCommand& c) {
+    const double old_u = u_;
     switch (c.action) {
       case dsc::ClockAction::kNone: break;
       case dsc::ClockAction::kFrequency:
@@ -285,6 +355,7 @@ class Engine {
         break;
       case dsc::ClockAction::kStep:
         local_s_ += c.step.seconds();
+        for (Client& cl : clients_) cl.assoc.on_clock_step(c.step);
         ++result_.steps;
         u_ = c.frequency_ppm * 1e-6;
         base_u_ = c.base_frequency_ppm * 1e-6;
@@ -295,6 +366,7 @@ class Engine {
         break;
       case dsc::ClockAction::kExit:
         local_s_ += c.step.seconds() + c.slew.seconds();
+        for (Client& cl : clients_) cl.assoc.on_clock_step(c.step + c.slew);
         if (c.step != Duration{}) ++result_.steps;
         result_.exited = true;
         running_ = false;
@@ -309,6 +381,10 @@ class Engine {
         armed_.reset();
       }
     }
+    if (u_ != old_u) {
+      for (Client& cl : clients_) cl.assoc.on_frequency_change(now(), u_ - old_u);
+    }
+    for (Client& cl : clients_) cl.assoc.set_system_poll(disc_.poll_log2());
     const auto& st = disc_.state();
     if (st.mode != mode_ || st.stratum != stratum_) {
       mode_ = st.mode;
@@ -388,7 +464,14 @@ class Engine {
     result_.mean_poll_s = polls_ ? poll_sum_s_ / static_cast<double>(polls_) : 0;
     result_.counters = disc_.counters();
     result_.samples = result_.counters.samples;
-    for (std::size_t i = 0; i < assoc_.size(); ++i) result_.selected[i] = disc_.times_selected(assoc_[i].id);
+    for (std::size_t i = 0; i < clients_.size(); ++i) {
+      const control::Association& a = clients_[i].assoc;
+      result_.selected[i] = disc_.times_selected(clients_[i].id);
+      result_.kods[i] = a.counters().kod;
+      result_.interleaved[i] = a.counters().interleaved;
+      result_.demobilized[i] = a.demobilized();
+      result_.final_poll_log2[i] = a.poll_log2();
+    }
     result_.steps = std::max<std::uint64_t>(result_.steps, result_.counters.steps);
 
     std::string why;
@@ -420,7 +503,8 @@ class Engine {
   Rng poll_rng_;
   std::vector<Rng> path_rng_;
   dsc::Discipline disc_;
-  std::vector<Association> assoc_;
+  std::vector<Client> clients_;
+  std::vector<ServerMemory> memory_;
   std::vector<InFlight> flight_;
   double t_ = 0;
   double local_s_ = 0;
@@ -433,7 +517,6 @@ class Engine {
   std::optional<dsc::LeapDecision> armed_;
   double armed_at_rel_ = 0;
   int leaps_ = 0;
-  int kods_ = 0;
   std::uint64_t polls_ = 0;
   double poll_sum_s_ = 0;
   dsc::SyncMode mode_{};

@@ -6,9 +6,12 @@
 // commands; simulated servers (good, falsetickers constant or drifting,
 // unreachable, stepping, KoD, announcing leap seconds) answer over simulated
 // paths (base delay, jitter distributions, asymmetry, loss, delay spikes, route
-// changes). A minimal client association per server polls at the discipline's
-// poll interval (with iburst), builds samples from the four timestamps and feeds
-// them to discipline::Discipline, exactly as the control daemon will. Every
+// changes). Per server, the control daemon's own association
+// (control/association.h) sends real NTP requests at the discipline's poll
+// interval; the simulated server answers with real NTP packets (basic,
+// interleaved or kiss-o'-death) built with dataplane/wire/ntp.h, and the
+// association's samples go to discipline::Discipline, exactly as in the
+// daemon. Every
 // random number comes from std::mt19937_64 streams derived from the scenario's
 // seed, drawn through our own exponential and normal transforms, so a run is
 // reproducible bit for bit.
@@ -65,6 +68,9 @@ struct ServerSpec {
   double step_at_s = 0;   // stepping: its clock jumps by step_s at this time
   double step_s = 0;
   std::uint8_t stratum = 1;
+  std::uint32_t kod_code = 0x52415445;  // kKod: the kiss code of every answer ("RATE")
+  bool interleaved = true;       // answers interleaved requests
+  double tx_lag_mean_s = 0;      // exp. delay between writing T3 and the reply leaving
   Path path;
   std::vector<Outage> outages;  // no replies
 };
@@ -106,6 +112,7 @@ struct Scenario {
   std::vector<ServerSpec> servers;
   discipline::DisciplineConfig cfg;
   bool iburst = true;
+  bool xleave = false;  // clients ask for interleaved mode
   std::optional<LeapSpec> leap;
   double converge_band_s = 1e-3;  // converged once |offset| stays within this for 10 min
   std::vector<Outage> unscored;   // true-time windows left out of RMS and max
@@ -134,6 +141,11 @@ struct Result {
   bool exited = false;
   int leaps_applied = 0;
   std::vector<std::uint64_t> selected;  // per server: times it was combined
+  std::vector<std::uint64_t> requests;  // per server: requests sent
+  std::vector<std::uint64_t> kods;      // per server: kisses-o'-death received
+  std::vector<std::uint64_t> interleaved;  // per server: interleaved samples
+  std::vector<bool> demobilized;        // per server
+  std::vector<int> final_poll_log2;     // per server: the association's poll at the end
   std::vector<ModeChange> modes;
   discipline::DisciplineCounters counters;
   double final_offset_s = 0;

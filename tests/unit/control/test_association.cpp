@@ -244,12 +244,15 @@ TEST(AssociationTest, SystemPollClampedToMinpollMaxpoll) {
   const Duration at6 = a.next_timer() - kT0;
   EXPECT_GE(at6, Duration::from_seconds(64 * (1 - 1.0 / 32)));
   EXPECT_LE(at6, Duration::from_seconds(64 * (1 + 1.0 / 32)));
-  // A new suggestion moves the scheduled poll at once, same jitter.
+  // A new suggestion leaves the scheduled poll and sets the interval after it.
   a.set_system_poll(8);
-  EXPECT_NEAR((a.next_timer() - kT0).seconds(), at6.seconds() * 4, 2e-9);
+  EXPECT_EQ(a.next_timer() - kT0, at6);
   a.set_system_poll(20);
   EXPECT_EQ(a.poll_log2(), 8);
-  EXPECT_EQ(decode(sent(a.on_timer(a.next_timer()))).poll, 8);
+  const UtcTime t = a.next_timer();
+  EXPECT_EQ(decode(sent(a.on_timer(t))).poll, 8);
+  EXPECT_GE(a.next_timer() - t, Duration::from_seconds(256 * (1 - 1.0 / 32)));
+  EXPECT_LE(a.next_timer() - t, Duration::from_seconds(256 * (1 + 1.0 / 32)));
 }
 
 TEST(AssociationTest, PollJitterStaysWithinOneThirtySecondAndVaries) {
@@ -671,6 +674,29 @@ TEST(AssociationTest, ClockStepMovesStoredTimes) {
   ASSERT_NE(acts.find<SampleReady>(), nullptr);
   EXPECT_NEAR(acts.find<SampleReady>()->sample.offset.seconds(), 10.0, 1e-8);
   EXPECT_NEAR(acts.find<SampleReady>()->sample.delay.seconds(), 2e-3, 1e-8);
+}
+
+TEST(AssociationTest, FrequencyChangeReexpressesPreviousExchange) {
+  AssociationConfig c = plain();
+  c.xleave = true;
+  c.minpoll = c.maxpoll = 4;
+  Association a(c, 26);
+  InterleavedServer srv;
+  // Exchange 1 (basic), zero offset, 100 us each way.
+  const Request q1 = decode(sent(a.on_timer(kT0)));
+  deliver(a, srv.answer_request(q1, kT0 + us(100), kT0 + us(99), kT0 + us(100)), kT0 + us(200));
+  // 10 s later the clock was made to run 100 ppm faster: had it run so since
+  // the first exchange, it would have read 1 ms less then.
+  a.on_frequency_change(kT0 + sec(10), 100e-6);
+  const UtcTime now = a.next_timer();
+  const Request q2 = decode(sent(a.on_timer(now)));
+  const Actions acts = deliver(a, srv.answer_request(q2, now + us(100), now + us(100), now + us(100)), now + us(200));
+  const SampleReady* s = acts.find<SampleReady>();
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->interleaved);
+  EXPECT_NEAR(s->sample.offset.seconds(), 100e-6 * (10 - 100e-6), 2e-9);
+  // The faster clock reads the 200 us round trip 100 ppm longer.
+  EXPECT_NEAR(s->sample.delay.seconds(), 200e-6 * (1 + 100e-6), 2e-9);
 }
 
 TEST(AssociationTest, ConfigFromServerLine) {
