@@ -18,6 +18,9 @@ const char* counter_name(Counter c) {
     case Counter::kUpstreamRingFull: return "upstream-ring-full";
     case Counter::kUpstreamSent: return "upstream-sent";
     case Counter::kUpstreamStale: return "upstream-stale";
+    case Counter::kUpstreamNoRoute: return "upstream-no-route";
+    case Counter::kUpstreamUnresolved: return "upstream-unresolved";
+    case Counter::kUpstreamInvalid: return "upstream-invalid";
     case Counter::kCompletionRingFull: return "completion-ring-full";
     case Counter::kException: return "exception";
     case Counter::kExceptionNoPort: return "exception-no-port";

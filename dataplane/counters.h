@@ -23,6 +23,9 @@ enum class Counter : std::uint16_t {
   kUpstreamRingFull,     // ... dropped because the control's ring was full
   kUpstreamSent,         // an NTP request from the control, sent
   kUpstreamStale,        // ... dropped: queued too long ago (the dataplane was down)
+  kUpstreamNoRoute,      // ... dropped: no route through the exception interface, or no source address
+  kUpstreamUnresolved,   // ... dropped: the next hop's MAC stayed unknown (or too many were waiting)
+  kUpstreamInvalid,      // ... dropped: an address family or length that cannot be sent
   kCompletionRingFull,   // a TX timestamp the control will not get
   kException,            // handed to the kernel through the exception port
   kExceptionNoPort,      // ... dropped: no exception port configured

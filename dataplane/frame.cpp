@@ -63,7 +63,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
     case kEtherTypeArp: {
       const auto arp = parse_arp(eth->payload);
       if (!arp) return drop(arp.error());
-      if (arp->op != ArpOp::kRequest || !config_.has(arp->target_ip)) return exception();
+      if (arp->op != ArpOp::kRequest || !has(arp->target_ip)) return exception();
       const MacAddress asker = arp->sender_mac;
       const Ipv4Address asker_ip = arp->sender_ip, our_ip = arp->target_ip;
       turn_ethernet(frame, config_.mac);
@@ -74,7 +74,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
     case kEtherTypeIpv4: {
       const auto ip = parse_ipv4(eth->payload);
       if (!ip) return drop(ip.error());
-      if (!config_.has(ip->fields.dst)) {
+      if (!has(ip->fields.dst)) {
         return ip->fields.dst.is_broadcast() || ip->fields.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
       }
       if (!to_us) return exception();  // ours by IP but sent to a group MAC: the kernel's business
@@ -110,7 +110,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
         if (type != Icmpv6Type::kEchoRequest && type != Icmpv6Type::kNeighborSolicitation) return exception();
         const auto icmp = parse_icmpv6(ip->payload, f.src, f.dst, f.hop_limit);
         if (!icmp) return drop(icmp.error());
-        if (!config_.has(icmp->type == Icmpv6Type::kNeighborSolicitation ? icmp->target : f.dst)) {
+        if (!has(icmp->type == Icmpv6Type::kNeighborSolicitation ? icmp->target : f.dst)) {
           return f.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
         }
         Ipv6Fields out = f;
@@ -148,7 +148,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
         turn_ethernet(frame, config_.mac);
         return transmit(c, pad(frame, l4 + n));
       }
-      if (!config_.has(f.dst)) return f.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
+      if (!has(f.dst)) return f.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
       if (!to_us || f.next_header != kIpProtoUdp) return exception();
       const auto udp = parse_udp(ip->payload, f.src, f.dst);
       if (!udp) return drop(udp.error());

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/address_set.h"
 #include "dataplane/counters.h"
 #include "dataplane/responder.h"
 #include "dataplane/wire/address.h"
@@ -34,6 +35,9 @@
 namespace linetime::dataplane {
 
 // The addresses this dataplane answers for, and the control's client ports.
+// `ipv4` and `ipv6` are the static addresses (--address); the addresses
+// learned from the kernel come on top of them as a published AddressSet
+// (FrameProcessor::set_addresses).
 struct LocalConfig {
   wire::MacAddress mac;
   std::vector<wire::Ipv4Address> ipv4;
@@ -107,6 +111,12 @@ class FrameProcessor {
   Responder& responder() { return responder_; }
   const LocalConfig& config() const { return config_; }
   void set_config(LocalConfig config) { config_ = std::move(config); }
+  // From now on answer on `set` (static addresses included) instead of the
+  // config's addresses. The set must stay alive until the next call: the
+  // worker passes the one its AddressReader holds. nullptr: the config's again.
+  void set_addresses(const AddressSet* set) { addresses_ = set; }
+  bool has(wire::Ipv4Address a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
+  bool has(const wire::Ipv6Address& a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
 
  private:
   struct Ntp {
@@ -126,6 +136,7 @@ class FrameProcessor {
   std::size_t finish_ntp(wire::MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length);
 
   LocalConfig config_;
+  const AddressSet* addresses_ = nullptr;
   Responder responder_;
   UpstreamInfo upstream_;
 };
@@ -144,7 +155,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
     return false;
   }
   const auto src = wire::Ipv4Address::from(ip->src);
-  if (src.is_multicast() || src.is_broadcast() || !config_.has(wire::Ipv4Address::from(ip->dst))) return false;
+  if (src.is_multicast() || src.is_broadcast() || !has(wire::Ipv4Address::from(ip->dst))) return false;
   if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;
   if (wire::fold_sum(wire::sum_words<20>(f + kL3)) != 0xFFFF) return false;
   // The pseudo-header's sum does not change when the addresses swap.

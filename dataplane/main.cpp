@@ -6,6 +6,12 @@
 // queue pair each, answers NTP, ARP, ICMP and neighbour discovery itself, and
 // hands everything else to the kernel through a TAP interface. The server
 // state comes from linetime-control through shared memory.
+//
+// The addresses it answers on are the static --address ones and every address
+// the kernel has on the TAP: operators configure it with ip addr, and the
+// dataplane follows through netlink. The control's upstream requests leave
+// from the main lcore, routed with the kernel's routes and neighbours of the
+// TAP.
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -14,6 +20,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -25,8 +32,12 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/address_set.h"
 #include "dataplane/counters.h"
+#include "dataplane/kernel_tables.h"
+#include "dataplane/netlink.h"
 #include "dataplane/port.h"
+#include "dataplane/upstream_tx.h"
 #include "dataplane/worker.h"
 #include "hwclock/timebase.h"
 
@@ -71,8 +82,9 @@ void usage() {
   std::puts(
       "usage: linetime-dataplane [EAL options] -- [options]\n"
       "  --port N              data port (default 0)\n"
-      "  --address ADDR        an IPv4 or IPv6 address to answer on (repeat for more)\n"
-      "  --tap NAME            create the exception interface NAME for the kernel\n"
+      "  --address ADDR        a static IPv4 or IPv6 address to answer on (repeat for more)\n"
+      "  --tap NAME            create the exception interface NAME for the kernel; the addresses\n"
+      "                        given to it (ip addr add ADDR/LEN dev NAME) are answered on too\n"
       "  --vlan ID             also answer on 802.1Q VLAN ID (repeat for more)\n"
       "  --upstream-ports A-B  UDP ports linetime-control sends upstream requests from\n"
       "  --shm NAME            shared memory with linetime-control (default /linetime)\n"
@@ -141,7 +153,10 @@ Options parse(int argc, char** argv) {
       die("unknown option '" + a + "' (see --help)");
     }
   }
-  if (o.local.ipv4.empty() && o.local.ipv6.empty()) die("no --address given: say which addresses to answer NTP on");
+  if (o.local.ipv4.empty() && o.local.ipv6.empty() && o.tap.empty()) {
+    die("no --address and no --tap given: name the addresses to answer NTP on with --address, or create the"
+        " exception interface with --tap NAME and give it addresses with ip addr add ADDR/LEN dev NAME");
+  }
   return o;
 }
 
@@ -151,6 +166,30 @@ int worker_main(void* arg) {
   Worker* w = static_cast<Worker*>(arg);
   while (!g_stop.load(std::memory_order_relaxed)) w->poll_once();
   return 0;
+}
+
+std::string with_prefix(const InterfaceAddress& a) {
+  return to_string(a.address) + "/" + std::to_string(a.prefix_length);
+}
+
+// Logs the addresses that appeared on or disappeared from the exception
+// interface between `before` and `after`.
+void log_address_changes(const std::vector<InterfaceAddress>& before, const std::vector<InterfaceAddress>& after,
+                         const AddressSet& statics, const std::string& tap) {
+  auto in = [](const std::vector<InterfaceAddress>& v, const InterfaceAddress& a) {
+    return std::find(v.begin(), v.end(), a) != v.end();
+  };
+  auto is_static = [&](const shm::NetAddress& a) {
+    return a.family == 4 ? statics.has(ipv4_of(a)) : statics.has(ipv6_of(a));
+  };
+  for (const InterfaceAddress& a : after) {
+    if (!in(before, a)) log("address " + with_prefix(a) + " appeared on " + tap + ": answering");
+  }
+  for (const InterfaceAddress& a : before) {
+    if (in(after, a)) continue;
+    log("address " + with_prefix(a) + " disappeared from " + tap +
+        (is_static(a.address) ? ": still answering, it is a static --address" : ": no longer answering"));
+  }
 }
 
 void print_counters(const shm::Segment& seg, unsigned lcores, const char* heading) {
@@ -215,6 +254,24 @@ int main(int argc, char** argv) {
         " server's addresses with ip addr, and keep the kernel off the data port's own interface");
   }
 
+  // The kernel's view of the TAP: learned addresses, routes and neighbours.
+  std::unique_ptr<Netlink> netlink;
+  static const KernelTables no_kernel;
+  if (!opt.tap.empty()) {
+    auto nl = Netlink::open(opt.tap);
+    if (!nl) die(nl.error());
+    netlink = std::move(*nl);
+  }
+  const KernelTables& kernel = netlink ? netlink->tables() : no_kernel;
+  AddressSet statics;
+  for (const auto& a : opt.local.ipv4) statics.add(a);
+  for (const auto& a : opt.local.ipv6) statics.add(a);
+  AddressPublisher addresses(lcores, merge_addresses(statics, kernel.addresses));
+  if (netlink) log_address_changes({}, kernel.addresses, statics, opt.tap);
+  if (addresses.current().ipv4.empty() && addresses.current().ipv6.empty()) {
+    log("no address to answer on yet: give " + opt.tap + " one with ip addr add ADDR/LEN dev " + opt.tap);
+  }
+
   auto seg = shm::Segment::open(opt.shm, shm::Side::kDataplane);
   if (!seg) die(seg.error().message);
   if (const std::uint64_t stale = seg->drain_stale(); stale != 0) log("dropped " + std::to_string(stale) + " stale upstream requests");
@@ -243,6 +300,7 @@ int main(int argc, char** argv) {
     wc.rx_ts = data->rx_ts;
     if (wc.io) main_index = q;
     g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover));
+    g_lcores.back()->follow_addresses(addresses, q);
     ++q;
   }
   q = 0;
@@ -256,6 +314,25 @@ int main(int argc, char** argv) {
   log("answering NTP; server state from shared memory " + opt.shm);
 
   Worker& main_worker = *g_lcores[main_index];
+  // The control's upstream requests leave from this lcore, on its queue.
+  UpstreamSenderConfig uc;
+  uc.port = opt.port;
+  uc.queue = static_cast<std::uint16_t>(main_index);
+  uc.pool = pool;
+  uc.mac = data->mac;
+  uc.counter_block = main_index;
+  std::string resolve_error;
+  UpstreamSender upstream(uc, *seg, timebase_lock, kernel, addresses.current(), [&](const shm::NetAddress& hop) {
+    if (!netlink) return;
+    if (netlink->resolve(hop)) {
+      resolve_error.clear();
+    } else if (netlink->last_error() != resolve_error) {
+      resolve_error = netlink->last_error();
+      log("the kernel refused to resolve next hop " + to_string(hop) + " on " + opt.tap + ": " + resolve_error +
+          " (upstream requests through it are dropped; check ip neigh and ip route on " + opt.tap + ")");
+    }
+  });
+
   const std::uint64_t hz = rte_get_tsc_hz();
   const std::uint64_t start = rte_rdtsc();
   std::uint64_t next_housekeeping = start;
@@ -264,10 +341,23 @@ int main(int argc, char** argv) {
   bool was_silent = true;
   while (!g_stop.load(std::memory_order_relaxed)) {
     main_worker.poll_once();
+    if (upstream.has_work()) upstream.poll(hwclock::MonoTime(clock_ns(CLOCK_MONOTONIC)));
     const std::uint64_t now = rte_rdtsc();
     if (now < next_housekeeping) continue;
     next_housekeeping = now + hz / 10;  // every 100 ms
     timebase_round();
+    if (netlink) {
+      const std::vector<InterfaceAddress> before = kernel.addresses;
+      if (netlink->poll() && before != kernel.addresses) {
+        log_address_changes(before, kernel.addresses, statics, opt.tap);
+        AddressSet next = merge_addresses(statics, kernel.addresses);
+        if (!(next == addresses.current())) {
+          addresses.publish(std::move(next));
+          upstream.set_addresses(addresses.current());
+        }
+      }
+      addresses.reclaim();
+    }
     seg->heartbeat(hwclock::MonoTime(clock_ns(CLOCK_MONOTONIC)));
     const bool silent = main_worker.state().control_silent();
     if (silent != was_silent) {

@@ -64,6 +64,8 @@ void Worker::refresh() {
     const std::uint64_t got = timebase_lock_->try_load(timebase_);
     if (got != 0) timebase_version_ = got;
   }
+  // A burst boundary: no reference to the previous address set is held.
+  if (const AddressSet* set = addresses_.changed()) proc_.set_addresses(set);
   last_change_ = state_.refresh(hwclock::MonoTime(static_cast<std::int64_t>(monotonic_ns())));
   if (last_change_ != shm::StateReader::Change::kNone) proc_.responder().update(state_.served());
 }

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/address_set.h"
 #include "dataplane/frame.h"
 #include "dataplane/shm/ring.h"
 #include "dataplane/shm/segment.h"
@@ -54,6 +55,10 @@ class Worker {
   Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
          const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover);
 
+  // Answer on the sets `publisher` publishes, as its reader `reader` (once
+  // per burst; instead of the LocalConfig's static addresses).
+  void follow_addresses(const AddressPublisher& publisher, unsigned reader) { addresses_ = AddressReader(publisher, reader); }
+
   // One pass of the loop; returns the number of frames received.
   unsigned poll_once();
 
@@ -77,6 +82,7 @@ class Worker {
   std::uint64_t timebase_version_ = 0;
   shm::CounterBlock* counters_;
   shm::RingProducer<shm::UpstreamReply> upstream_;
+  AddressReader addresses_;
   shm::StateReader::Change last_change_ = shm::StateReader::Change::kNone;
 };
 
