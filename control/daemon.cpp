@@ -431,7 +431,11 @@ bool Daemon::execute(const discipline::ClockCommand& cmd, UtcTime now) {
     done_ = true;
     return false;
   }
+  const double old_ppm = clock_->frequency_ppm();
   const CommandResult r = control::execute(*clock_, cmd);
+  if (const double dppm = clock_->frequency_ppm() - old_ppm; dppm != 0) {
+    for (Peer& p : peers_) p.assoc->on_frequency_change(now, dppm * 1e-6);
+  }
   if (!r.status.ok()) log_(LOG_ERR, "%s", r.status.message().c_str());
   if (r.stepped) {
     log_(LOG_NOTICE, "clock stepped by %+.6f s", cmd.step.seconds());
