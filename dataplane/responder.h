@@ -6,6 +6,25 @@
 // The dataplane runs one Responder per lcore and calls update() once per burst
 // with the state it read from shared memory; static header fields are filled
 // then, not per packet.
+//
+// Interleaved mode (RFC 9769 section 2, chrony's `xleave`): with a client
+// table attached, a request whose origin timestamp is the receive timestamp of
+// our last answer to that client, and whose receive and transmit timestamps
+// differ, is answered with
+//   origin    = the request's receive timestamp (the client's receive time of
+//               our last answer),
+//   receive   = this request's receive time, as in basic mode,
+//   transmit  = the precise transmit time of our last answer, taken after it
+//               left (the table's), instead of this answer's own;
+// when that transmit time is not known the answer is basic. Our receive
+// timestamps have their lowest bit set and our transmit timestamps have it
+// clear (0.23 ns, below any clock's precision here), so only requests whose
+// origin has that bit set can be interleaved and only they touch the table
+// (the scheme chrony's server uses): basic clients echo our transmit
+// timestamp or send zero. Such a request also claims the client's entry for
+// this answer, whose precise transmit time the caller records after sending
+// it (NtpResponse::tx_slot), so a client's third request is the first that
+// can be answered interleaved.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +32,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dataplane/client_table.h"
 #include "dataplane/shm/server_state.h"
 #include "dataplane/wire/ntp.h"
 #include "hwclock/ntp_time.h"
@@ -23,7 +43,8 @@ namespace linetime::dataplane {
 // What became of one NTP request. The dataplane counts these per lcore.
 enum class NtpOutcome : std::uint8_t {
   kAnswered,            // mode 4 reply from a synchronized server
-  kAnsweredUnsync,      // mode 4 reply with LI=3 / stratum 16
+  kAnsweredUnsync,      // mode 4 reply with LI=3 / stratum 16 (basic or interleaved)
+  kAnsweredInterleaved, // mode 4 reply in interleaved mode from a synchronized server
   kDropTruncated,       // shorter than an NTP header
   kDropBadVersion,      // version 0 or above 4
   kDropMalformed,       // bad extension fields or MAC length
@@ -38,17 +59,34 @@ enum class NtpOutcome : std::uint8_t {
 
 const char* to_string(NtpOutcome o);
 
-constexpr bool answered(NtpOutcome o) { return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync; }
+constexpr bool answered(NtpOutcome o) {
+  return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync || o == NtpOutcome::kAnsweredInterleaved;
+}
+
+// The lowest bit of an NTP timestamp: set in our receive timestamps, clear in
+// our transmit timestamps.
+inline constexpr std::uint64_t kRxFlag = 1;
 
 struct NtpRequest {
   wire::Bytes payload;    // the UDP payload
   std::uint16_t src_port; // the client's UDP port
   hwclock::UtcTime rx;    // when the request's last bit arrived
+  // The client's IP address (4 or 16 octets, network order), for interleaved
+  // mode; without it the answer is basic.
+  const std::uint8_t* client = nullptr;
+  std::uint8_t client_length = 0;
 };
 
 struct NtpResponse {
   NtpOutcome outcome;
   std::size_t length;  // bytes written to the output, 0 when dropped
+  // Where the caller records this answer's precise transmit time once it has
+  // left (ClientTable::complete with the answer's receive timestamp), or
+  // ClientTable::kNoSlot.
+  std::uint32_t tx_slot = ClientTable::kNoSlot;
+  // The transmit timestamp is the previous answer's precise one: it must not
+  // be replaced by a later reading of the clock.
+  bool interleaved = false;
 };
 
 class Responder {
@@ -70,10 +108,25 @@ class Responder {
 
   const shm::ServerState& state() const { return state_; }
 
+  // The lcore's client table for interleaved mode (not owned), or nullptr:
+  // every answer basic.
+  void set_clients(ClientTable* clients) { clients_ = clients; }
+  ClientTable* clients() const { return clients_; }
+
  private:
   NtpOutcome check(const NtpRequest& req) const;
   // Requests longer than a header: extension fields and MAC.
   static NtpOutcome check_tail(const NtpRequest& req);
+
+  struct Interleave {
+    std::uint32_t slot = ClientTable::kNoSlot;
+    bool interleaved = false;
+    std::uint64_t origin = 0;  // interleaved: the answer's origin and transmit timestamps
+    std::uint64_t tx = 0;
+  };
+  // A request whose origin carries our receive flag: claims the client's
+  // entry for this answer and says whether to answer interleaved.
+  Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q);
 
   // The receive timestamp and the root dispersion grown to it, for one rx.
   // Dispersion is kept per 2^20 ns (about 1 ms) bucket of rx and evaluated at
@@ -84,7 +137,7 @@ class Responder {
   std::uint64_t convert_tx(hwclock::UtcTime tx) {
     if (tx != last_tx_) {
       last_tx_ = tx;
-      last_tx_raw_ = hwclock::NtpTimestamp::from_utc(tx).raw();
+      last_tx_raw_ = hwclock::NtpTimestamp::from_utc(tx).raw() & ~kRxFlag;
     }
     return last_tx_raw_;
   }
@@ -92,6 +145,7 @@ class Responder {
   shm::ServerState state_{};
   wire::NtpHeader template_{};  // leap, mode, stratum, precision, delay, refid, reference
   bool synchronized_ = false;
+  ClientTable* clients_ = nullptr;
 
   hwclock::UtcTime last_rx_{std::numeric_limits<std::int64_t>::min()};
   std::uint64_t last_rx_raw_ = 0;
@@ -130,17 +184,29 @@ NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now
 
   if (poll < state_.min_poll) poll = state_.min_poll;
   if (poll > state_.max_poll) poll = state_.max_poll;
+  if (req.rx != last_rx_) convert_rx(req.rx);
+  // Every request field is read before the answer is written over it.
+  Interleave x;
+  if ((q->origin_ts.get() & kRxFlag) != 0 && clients_ != nullptr) [[unlikely]] x = interleave(req, *q);
 
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
   std::memcpy(r, &template_, sizeof template_);
   r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
   r->poll = poll;
-  if (req.rx != last_rx_) convert_rx(req.rx);
   if (synchronized_) r->root_dispersion.set(last_rx_dispersion_);
-  r->origin_ts = origin;
   r->receive_ts.set(last_rx_raw_);
+  NtpResponse res{synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+  res.tx_slot = x.slot;
+  if (x.interleaved) [[unlikely]] {
+    r->origin_ts.set(x.origin);
+    r->transmit_ts.set(x.tx);
+    res.interleaved = true;
+    if (synchronized_) res.outcome = NtpOutcome::kAnsweredInterleaved;
+    return res;
+  }
+  r->origin_ts = origin;
   r->transmit_ts.set(convert_tx(now()));
-  return {synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+  return res;
 }
 
 }  // namespace linetime::dataplane

@@ -102,8 +102,8 @@ TEST(Frame, NtpOverIpv4AnsweredInPlace) {
   EXPECT_EQ(ntp->header->mode(), 4u);
   EXPECT_EQ(ntp->header->stratum, 2);
   EXPECT_EQ(ntp->header->origin_ts.get(), 0xA0A1A2A3A4A5A6A7ULL);
-  EXPECT_EQ(ntp->header->receive_ts.get(), NtpTimestamp::from_utc(kRx).raw());
-  EXPECT_EQ(ntp->header->transmit_ts.get(), NtpTimestamp::from_utc(kTx).raw());
+  EXPECT_EQ(ntp->header->receive_ts.get(), NtpTimestamp::from_utc(kRx).raw() | kRxFlag);
+  EXPECT_EQ(ntp->header->transmit_ts.get(), NtpTimestamp::from_utc(kTx).raw() & ~kRxFlag);
 }
 
 TEST(Frame, NtpOverIpv6AnsweredInPlace) {
