@@ -71,11 +71,10 @@ struct Verdict {
   Action action = Action::kDrop;
   Counter counter = Counter::kDropNotForUs;  // what to count for this frame
   std::uint16_t length = 0;                  // kTransmit: octets of the answer
-  // kTransmit of an NTP answer whose transmit timestamp is to be taken again
-  // just before it leaves: where its header starts; 0 otherwise (interleaved
-  // answers carry the precise transmit time of an earlier answer).
-  std::uint16_t ntp_offset = 0;
-  std::uint32_t tx_slot = ClientTable::kNoSlot;  // kTransmit: NtpResponse::tx_slot
+  std::uint16_t ntp_offset = 0;              // kTransmit of an NTP answer: where its header starts
+  // kTransmit of an NTP answer: NtpResponse::tx_slot. An interleaved answer's
+  // transmit timestamp is final; any other's is taken again before it leaves.
+  std::uint32_t tx_slot = ClientTable::kNoSlot;
 };
 
 inline constexpr std::size_t kMinFrame = 60;  // Ethernet minimum without FCS
@@ -172,7 +171,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const auto sum = static_cast<std::uint16_t>(~wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)));
   udp->checksum.set(sum == 0 ? 0xFFFF : sum);
   out = Verdict{Action::kTransmit, counter_for(r.outcome), kLength};
-  out.ntp_offset = r.interleaved ? 0 : kNtp;
+  out.ntp_offset = kNtp;
   out.tx_slot = r.tx_slot;
   return true;
 }
@@ -195,7 +194,7 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
-  v.ntp_offset = r.interleaved ? 0 : static_cast<std::uint16_t>(l4 + 8);
+  v.ntp_offset = static_cast<std::uint16_t>(l4 + 8);
   v.tx_slot = r.tx_slot;
   return v;
 }

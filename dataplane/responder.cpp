@@ -62,7 +62,8 @@ void Responder::update(const shm::ServerState& state) {
 
 Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::NtpHeader& q) {
   Interleave x;
-  if (req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return x;
+  if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return x;
+  if (req.rx != last_rx_) convert_rx(req.rx);
   const ClientTable::Claim c = clients_->claim(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
   x.slot = c.slot;
   const std::uint64_t client_rx = q.receive_ts.get();
@@ -74,6 +75,22 @@ Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::N
     x.tx = c.previous_tx;
   }
   return x;
+}
+
+NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
+  const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+  const Interleave x = interleave(req, q);
+  if (!x.interleaved) {
+    NtpResponse res = answer_basic(q, r, req.rx, now);
+    res.tx_slot = x.slot;
+    return res;
+  }
+  fill(q, r, req.rx);  // x holds what it needs of the request
+  r->origin_ts.set(x.origin);
+  r->transmit_ts.set(x.tx);
+  NtpResponse res{synchronized_ ? NtpOutcome::kAnsweredInterleaved : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+  res.tx_slot = x.slot | kSlotInterleaved;
+  return res;
 }
 
 NtpOutcome Responder::check_tail(const NtpRequest& req) {

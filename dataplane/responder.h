@@ -77,17 +77,26 @@ struct NtpRequest {
   std::uint8_t client_length = 0;
 };
 
+// Set in a tx_slot (NtpResponse, Verdict) when the answer is interleaved: its
+// transmit timestamp is the previous answer's precise one and must not be
+// replaced by a later reading of the clock. Slots are below 2^30.
+inline constexpr std::uint32_t kSlotInterleaved = std::uint32_t{1} << 31;
+static_assert(ClientTable::kMaxCapacity <= kSlotInterleaved);
+
+// Small enough to come back in registers.
 struct NtpResponse {
   NtpOutcome outcome;
-  std::size_t length;  // bytes written to the output, 0 when dropped
+  std::uint32_t length;  // bytes written to the output, 0 when dropped
   // Where the caller records this answer's precise transmit time once it has
-  // left (ClientTable::complete with the answer's receive timestamp), or
+  // left (ClientTable::complete with slot() and the answer's receive
+  // timestamp), with kSlotInterleaved for an interleaved answer; or
   // ClientTable::kNoSlot.
   std::uint32_t tx_slot = ClientTable::kNoSlot;
-  // The transmit timestamp is the previous answer's precise one: it must not
-  // be replaced by a later reading of the clock.
-  bool interleaved = false;
+
+  bool interleaved() const { return tx_slot != ClientTable::kNoSlot && (tx_slot & kSlotInterleaved) != 0; }
+  std::uint32_t slot() const { return tx_slot == ClientTable::kNoSlot ? tx_slot : tx_slot & ~kSlotInterleaved; }
 };
+static_assert(sizeof(NtpResponse) <= 16);
 
 class Responder {
  public:
@@ -98,7 +107,8 @@ class Responder {
 
   // Answers `req` into `out` (which may be the request's own bytes: every
   // request field is read before anything is written). `now` is called once,
-  // last, and returns the UtcTime to put in the transmit timestamp.
+  // last, and returns the UtcTime to put in the transmit timestamp; an
+  // interleaved answer does not call it.
   //
   // Software timestamps give every request of a burst the same receive and
   // transmit instants, so their NTP forms are kept from the previous request
@@ -118,6 +128,18 @@ class Responder {
   // Requests longer than a header: extension fields and MAC.
   static NtpOutcome check_tail(const NtpRequest& req);
 
+  // The caller's clock behind a plain function pointer, for the rare path
+  // that is not a template.
+  struct ClockRef {
+    hwclock::UtcTime (*read)(void*);
+    void* clock;
+    hwclock::UtcTime operator()() const { return read(clock); }
+    template <class Now>
+    static ClockRef of(Now& now) {
+      return {[](void* c) -> hwclock::UtcTime { return (*static_cast<Now*>(c))(); }, &now};
+    }
+  };
+
   struct Interleave {
     std::uint32_t slot = ClientTable::kNoSlot;
     bool interleaved = false;
@@ -127,6 +149,15 @@ class Responder {
   // A request whose origin carries our receive flag: claims the client's
   // entry for this answer and says whether to answer interleaved.
   Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q);
+  // A request whose origin carries our receive flag, answered interleaved or
+  // basic; out of line, so the common path stays as short as without
+  // interleaved mode.
+  NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now);
+  template <class Now>
+  NtpResponse answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now);
+  // Everything but the origin and transmit timestamps, which the caller has
+  // read from `q` first when `q` and `r` are the same bytes.
+  void fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx);
 
   // The receive timestamp and the root dispersion grown to it, for one rx.
   // Dispersion is kept per 2^20 ns (about 1 ms) bucket of rx and evaluated at
@@ -171,6 +202,28 @@ inline NtpOutcome Responder::check(const NtpRequest& req) const {
   return NtpOutcome::kAnswered;
 }
 
+inline void Responder::fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx) {
+  const std::uint8_t version_bits = q.li_vn_mode & 0x38;
+  std::int8_t poll = q.poll;
+  if (poll < state_.min_poll) poll = state_.min_poll;
+  if (poll > state_.max_poll) poll = state_.max_poll;
+  if (rx != last_rx_) convert_rx(rx);
+  std::memcpy(r, &template_, sizeof template_);
+  r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
+  r->poll = poll;
+  if (synchronized_) r->root_dispersion.set(last_rx_dispersion_);
+  r->receive_ts.set(last_rx_raw_);
+}
+
+template <class Now>
+NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now) {
+  const wire::Be64 origin = q.transmit_ts;  // read before the answer is written over the request
+  fill(q, r, rx);
+  r->origin_ts = origin;
+  r->transmit_ts.set(convert_tx(now()));
+  return {synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+}
+
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
   const NtpOutcome verdict = check(req);
@@ -178,35 +231,9 @@ NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
-  const std::uint8_t version_bits = q->li_vn_mode & 0x38;
-  std::int8_t poll = q->poll;
-  const wire::Be64 origin = q->transmit_ts;
-
-  if (poll < state_.min_poll) poll = state_.min_poll;
-  if (poll > state_.max_poll) poll = state_.max_poll;
-  if (req.rx != last_rx_) convert_rx(req.rx);
-  // Every request field is read before the answer is written over it.
-  Interleave x;
-  if ((q->origin_ts.get() & kRxFlag) != 0 && clients_ != nullptr) [[unlikely]] x = interleave(req, *q);
-
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
-  std::memcpy(r, &template_, sizeof template_);
-  r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
-  r->poll = poll;
-  if (synchronized_) r->root_dispersion.set(last_rx_dispersion_);
-  r->receive_ts.set(last_rx_raw_);
-  NtpResponse res{synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
-  res.tx_slot = x.slot;
-  if (x.interleaved) [[unlikely]] {
-    r->origin_ts.set(x.origin);
-    r->transmit_ts.set(x.tx);
-    res.interleaved = true;
-    if (synchronized_) res.outcome = NtpOutcome::kAnsweredInterleaved;
-    return res;
-  }
-  r->origin_ts = origin;
-  r->transmit_ts.set(convert_tx(now()));
-  return res;
+  if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now));
+  return answer_basic(*q, r, req.rx, now);
 }
 
 }  // namespace linetime::dataplane

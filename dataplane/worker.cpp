@@ -132,9 +132,11 @@ unsigned Worker::poll_once() {
         m->ol_flags = 0;
         ntp_offset[ntx] = v.ntp_offset;
         if (v.tx_slot != ClientTable::kNoSlot) [[unlikely]] {
+          if ((v.tx_slot & kSlotInterleaved) != 0) ntp_offset[ntx] = 0;  // its transmit timestamp is final
+          const std::uint32_t slot = v.tx_slot & ~kSlotInterleaved;
           pending_index[npending] = ntx;
-          pending_slot[npending] = v.tx_slot;
-          pending_rx[npending] = clients_.at(v.tx_slot).rx;
+          pending_slot[npending] = slot;
+          pending_rx[npending] = clients_.at(slot).rx;
           ++npending;
         }
         tx[ntx++] = m;

@@ -318,7 +318,7 @@ TEST(ResponderInterleaved, ThreeRequestExchangeFieldByField) {
   // 1: a first request (origin zero) is basic and leaves nothing in the table.
   const Exchange a1 = ask(responder, xleave_request(0, 0, kC1), kRx, kTx);
   ASSERT_EQ(a1.r.outcome, NtpOutcome::kAnswered);
-  EXPECT_FALSE(a1.r.interleaved);
+  EXPECT_FALSE(a1.r.interleaved());
   EXPECT_EQ(a1.r.tx_slot, ClientTable::kNoSlot);
   EXPECT_EQ(a1.h().origin_ts.get(), kC1);
   const std::uint64_t r1 = a1.h().receive_ts.get();
@@ -331,7 +331,7 @@ TEST(ResponderInterleaved, ThreeRequestExchangeFieldByField) {
   const UtcTime tx2 = kRx2 + Duration::from_ns(900);
   const Exchange a2 = ask(responder, xleave_request(r1, kCr1, kC2), kRx2, tx2);
   ASSERT_EQ(a2.r.outcome, NtpOutcome::kAnswered);
-  EXPECT_FALSE(a2.r.interleaved);
+  EXPECT_FALSE(a2.r.interleaved());
   ASSERT_NE(a2.r.tx_slot, ClientTable::kNoSlot);
   EXPECT_EQ(a2.h().origin_ts.get(), kC2);
   const std::uint64_t r2 = a2.h().receive_ts.get();
@@ -349,7 +349,7 @@ TEST(ResponderInterleaved, ThreeRequestExchangeFieldByField) {
   // precise transmit time of answer 2. The clock is not read.
   const Exchange a3 = ask(responder, xleave_request(r2, kCr2, kC3), kRx3, kRx3 + Duration::from_ns(900));
   ASSERT_EQ(a3.r.outcome, NtpOutcome::kAnsweredInterleaved);
-  EXPECT_TRUE(a3.r.interleaved);
+  EXPECT_TRUE(a3.r.interleaved());
   ASSERT_EQ(a3.r.length, 48u);
   EXPECT_EQ(a3.clock_reads, 0);
   EXPECT_EQ(a3.h().origin_ts.get(), kCr2);
@@ -366,7 +366,7 @@ TEST(ResponderInterleaved, ThreeRequestExchangeFieldByField) {
   EXPECT_EQ(a3.h().reference_ts.get(), NtpTimestamp::from_utc(kRef).raw());
   EXPECT_EQ(a3.h().root_delay.get(), NtpShort::from_duration(Duration::from_ms(2)).raw());
   // And answer 3's own precise transmit time is wanted for request 4.
-  ASSERT_EQ(a3.r.tx_slot, a2.r.tx_slot);
+  ASSERT_EQ(a3.r.slot(), a2.r.tx_slot);
   EXPECT_EQ(table.find(ClientKey::from_ipv4(kClientV4))->rx, a3.h().receive_ts.get());
   EXPECT_EQ(table.find(ClientKey::from_ipv4(kClientV4))->tx, 0u);
 }
@@ -409,7 +409,7 @@ TEST(ResponderInterleaved, BasicWhenAnyConditionFails) {
     const UtcTime tx3 = kRx3 + Duration::from_ns(700);
     const Exchange a3 = ask(responder, xleave_request(origin, kCr2, client_transmit), kRx3, tx3, c.asker, c.asker_length);
     EXPECT_EQ(a3.r.outcome, NtpOutcome::kAnswered) << c.name;
-    EXPECT_FALSE(a3.r.interleaved) << c.name;
+    EXPECT_FALSE(a3.r.interleaved()) << c.name;
     EXPECT_EQ(a3.h().origin_ts.get(), client_transmit) << c.name;
     EXPECT_EQ(a3.h().receive_ts.get(), NtpTimestamp::from_utc(kRx3).raw() | kRxFlag) << c.name;
     EXPECT_EQ(a3.h().transmit_ts.get(), NtpTimestamp::from_utc(tx3).raw() & ~kRxFlag) << c.name;
@@ -442,7 +442,7 @@ TEST(ResponderInterleaved, Ipv6ClientAndUnsynchronizedServer) {
   EXPECT_EQ(table.find(ClientKey::from_ipv4(kClientV4)), nullptr);
   const Exchange a3 = ask(responder, xleave_request(r2, kCr2, kC3), kRx3, kTx, kClientV6, 16);
   EXPECT_EQ(a3.r.outcome, NtpOutcome::kAnsweredUnsync);
-  EXPECT_TRUE(a3.r.interleaved);
+  EXPECT_TRUE(a3.r.interleaved());
   EXPECT_EQ(a3.h().stratum, 16);
   EXPECT_EQ(a3.h().origin_ts.get(), kCr2);
   EXPECT_EQ(a3.h().transmit_ts.get(), kPrecise2);
