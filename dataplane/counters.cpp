@@ -29,6 +29,8 @@ const char* counter_name(Counter c) {
     case Counter::kDropVlan: return "drop-vlan";
     case Counter::kTxTimestampHardware: return "tx-timestamp-hardware";
     case Counter::kTxTimestampSoftware: return "tx-timestamp-software";
+    case Counter::kTxStampHit: return "tx-timestamp-hit";
+    case Counter::kTxStampMiss: return "tx-timestamp-miss";
     default: break;
   }
   const std::size_t i = index(c);

@@ -34,6 +34,8 @@ enum class Counter : std::uint16_t {
   kDropVlan,             // tagged with a VLAN that is not configured
   kTxTimestampHardware,
   kTxTimestampSoftware,
+  kTxStampHit,           // an answer's precise transmit time, recorded for interleaved mode
+  kTxStampMiss,          // ... not recorded: the answer was not sent, or its client's entry was taken since
   kNtpBase,                                                         // NtpOutcome values follow
   kParseBase = kNtpBase + static_cast<std::uint16_t>(NtpOutcome::kCount),  // wire::ParseError values follow
   kCount = kParseBase + static_cast<std::uint16_t>(wire::ParseError::kCount),

@@ -170,7 +170,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
 Verdict FrameProcessor::dispatch_udp(const UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
                                      std::size_t address_length, Ntp& ntp) {
   if (udp.dst_port == kNtpPort) {
-    ntp = Ntp{udp.payload, udp.src_port};
+    ntp = Ntp{udp.payload, udp.src_port, src, static_cast<std::uint8_t>(address_length)};
     return transmit(counter_for(NtpOutcome::kAnswered), 0);
   }
   if (udp.src_port == kNtpPort && config_.upstream_port_max != 0 && udp.dst_port >= config_.upstream_port_min &&

@@ -76,6 +76,9 @@ struct Verdict {
   Counter counter = Counter::kDropNotForUs;  // what to count for this frame
   std::uint16_t length = 0;                  // kTransmit: octets of the answer
   std::uint16_t ntp_offset = 0;              // kTransmit of an NTP answer: where its header starts
+  // kTransmit of an NTP answer: NtpResponse::tx_slot. An interleaved answer's
+  // transmit timestamp is final; any other's is taken again before it leaves.
+  std::uint32_t tx_slot = ClientTable::kNoSlot;
 };
 
 inline constexpr std::size_t kMinFrame = 60;  // Ethernet minimum without FCS
@@ -122,6 +125,8 @@ class FrameProcessor {
   struct Ntp {
     wire::Bytes payload;  // set when the frame is an NTP request for us
     std::uint16_t src_port;
+    const std::uint8_t* src;  // the client's address
+    std::uint8_t src_length;
   };
   // The common case in one pass at fixed offsets: an untagged IPv4 frame of
   // exactly 90 octets carrying a 48-octet NTP request to our MAC and one of
@@ -163,7 +168,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
   if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
 
-  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx},
+  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx, f + kL3 + 12, 4},
                                           wire::MutableBytes(f + kNtp, 48), now);
   if (!answered(r.outcome)) {
     out = Verdict{Action::kDrop, counter_for(r.outcome)};
@@ -178,6 +183,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   udp->checksum.set(sum == 0 ? 0xFFFF : sum);
   out = Verdict{Action::kTransmit, counter_for(r.outcome), kLength};
   out.ntp_offset = kNtp;
+  out.tx_slot = r.tx_slot;
   return true;
 }
 
@@ -195,11 +201,12 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
 
   // An NTP request for us: answer into the UDP payload, in place.
   wire::MutableBytes out = frame.subspan(l4 + 8);
-  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx}, out, now);
+  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length}, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
   v.ntp_offset = static_cast<std::uint16_t>(l4 + 8);
+  v.tx_slot = r.tx_slot;
   return v;
 }
 

@@ -30,9 +30,12 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dataplane/address_set.h"
+#include <unistd.h>
+
 #include "dataplane/counters.h"
 #include "dataplane/kernel_tables.h"
 #include "dataplane/netlink.h"
@@ -76,6 +79,7 @@ struct Options {
   double stats_interval_s = 0;
   double duration_s = 0;        // 0: until SIGINT/SIGTERM
   unsigned mbufs = 8191;
+  std::size_t clients = ClientTable::kDefaultCapacity;  // per lcore; 0: no interleaved mode
 };
 
 void usage() {
@@ -92,7 +96,9 @@ void usage() {
       "  --ready-file PATH     written once the ports are up and answering\n"
       "  --stats SECONDS       print counters every SECONDS\n"
       "  --duration SECONDS    stop after SECONDS (default: run until SIGINT/SIGTERM)\n"
-      "  --mbufs N             mbufs in the pool (default 8191)");
+      "  --mbufs N             mbufs in the pool (default 8191)\n"
+      "  --clients N           clients remembered per lcore for interleaved mode, 32 bytes each\n"
+      "                        (default 1048576 = 32 MiB; 0 answers every request in basic mode)");
 }
 
 double parse_seconds(const char* flag, const char* v) {
@@ -149,6 +155,15 @@ Options parse(int argc, char** argv) {
       o.duration_s = parse_seconds("--duration", value());
     } else if (a == "--mbufs") {
       o.mbufs = static_cast<unsigned>(std::atoi(value()));
+    } else if (a == "--clients") {
+      const char* v = value();
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v, &end, 10);
+      if (end == v || *end != '\0' || v[0] == '-' || n > ClientTable::kMaxCapacity) {
+        die("--clients takes a number of clients from 0 to " + std::to_string(ClientTable::kMaxCapacity) + ", got '" +
+            v + "'");
+      }
+      o.clients = static_cast<std::size_t>(n);
     } else {
       die("unknown option '" + a + "' (see --help)");
     }
@@ -299,7 +314,16 @@ int main(int argc, char** argv) {
     wc.counter_block = q;
     wc.rx_ts = data->rx_ts;
     if (wc.io) main_index = q;
-    g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover));
+    ClientTable clients;
+    if (opt.clients > 0) {
+      // A seed per process and lcore: which addresses share a bucket cannot
+      // be known from outside.
+      const std::uint64_t seed = rte_rdtsc() * 0x9E37'79B9'7F4A'7C15ULL ^ static_cast<std::uint64_t>(::getpid()) << 32 ^ q;
+      auto made = ClientTable::create(opt.clients, seed, true);
+      if (!made) die(made.error() + " (--clients " + std::to_string(opt.clients) + ")");
+      clients = std::move(*made);
+    }
+    g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover, std::move(clients)));
     g_lcores.back()->follow_addresses(addresses, q);
     ++q;
   }
@@ -311,7 +335,10 @@ int main(int argc, char** argv) {
 
   seg->self().ready.store(1, std::memory_order_release);
   if (!opt.ready_file.empty()) std::ofstream(opt.ready_file) << ::getpid() << "\n";
-  log("answering NTP; server state from shared memory " + opt.shm);
+  log("answering NTP; server state from shared memory " + opt.shm + "; " +
+      (opt.clients > 0 ? "interleaved mode for " + std::to_string(g_lcores[0]->clients().capacity()) +
+                             " clients per lcore (" + std::to_string(g_lcores[0]->clients().bytes() >> 20) + " MiB each)"
+                       : std::string("interleaved mode off (--clients 0)")));
 
   Worker& main_worker = *g_lcores[main_index];
   // The control's upstream requests leave from this lcore, on its queue.

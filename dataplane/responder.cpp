@@ -8,6 +8,7 @@ const char* to_string(NtpOutcome o) {
   switch (o) {
     case NtpOutcome::kAnswered: return "answered";
     case NtpOutcome::kAnsweredUnsync: return "answered-unsync";
+    case NtpOutcome::kAnsweredInterleaved: return "answered-interleaved";
     case NtpOutcome::kDropTruncated: return "drop-truncated";
     case NtpOutcome::kDropBadVersion: return "drop-bad-version";
     case NtpOutcome::kDropMalformed: return "drop-malformed";
@@ -24,7 +25,7 @@ const char* to_string(NtpOutcome o) {
 
 void Responder::convert_rx(hwclock::UtcTime rx) {
   last_rx_ = rx;
-  last_rx_raw_ = hwclock::NtpTimestamp::from_utc(rx).raw();
+  last_rx_raw_ = hwclock::NtpTimestamp::from_utc(rx).raw() | kRxFlag;
   const std::int64_t bucket = rx.ticks() >> kDispersionBucketShift;
   if (bucket != last_rx_bucket_) {
     last_rx_bucket_ = bucket;
@@ -57,6 +58,39 @@ void Responder::update(const shm::ServerState& state) {
     template_.stratum = wire::kStratumUnsync;
     wire::store_short(template_.root_dispersion, hwclock::NtpShort::from_duration(hwclock::Duration(shm::kMaxDispersionNs)));
   }
+}
+
+Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::NtpHeader& q) {
+  Interleave x;
+  if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return x;
+  if (req.rx != last_rx_) convert_rx(req.rx);
+  const ClientTable::Claim c = clients_->claim(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
+  x.slot = c.slot;
+  const std::uint64_t client_rx = q.receive_ts.get();
+  // RFC 9769 section 2: the origin must be the receive timestamp we saved,
+  // and a request whose receive and transmit timestamps are equal is basic.
+  if (c.previous_rx == q.origin_ts.get() && c.previous_tx != 0 && client_rx != q.transmit_ts.get()) {
+    x.interleaved = true;
+    x.origin = client_rx;
+    x.tx = c.previous_tx;
+  }
+  return x;
+}
+
+NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
+  const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+  const Interleave x = interleave(req, q);
+  if (!x.interleaved) {
+    NtpResponse res = answer_basic(q, r, req.rx, now);
+    res.tx_slot = x.slot;
+    return res;
+  }
+  fill(q, r, req.rx);  // x holds what it needs of the request
+  r->origin_ts.set(x.origin);
+  r->transmit_ts.set(x.tx);
+  NtpResponse res{synchronized_ ? NtpOutcome::kAnsweredInterleaved : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+  res.tx_slot = x.slot | kSlotInterleaved;
+  return res;
 }
 
 NtpOutcome Responder::check_tail(const NtpRequest& req) {

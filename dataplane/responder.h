@@ -6,6 +6,25 @@
 // The dataplane runs one Responder per lcore and calls update() once per burst
 // with the state it read from shared memory; static header fields are filled
 // then, not per packet.
+//
+// Interleaved mode (RFC 9769 section 2, chrony's `xleave`): with a client
+// table attached, a request whose origin timestamp is the receive timestamp of
+// our last answer to that client, and whose receive and transmit timestamps
+// differ, is answered with
+//   origin    = the request's receive timestamp (the client's receive time of
+//               our last answer),
+//   receive   = this request's receive time, as in basic mode,
+//   transmit  = the precise transmit time of our last answer, taken after it
+//               left (the table's), instead of this answer's own;
+// when that transmit time is not known the answer is basic. Our receive
+// timestamps have their lowest bit set and our transmit timestamps have it
+// clear (0.23 ns, below any clock's precision here), so only requests whose
+// origin has that bit set can be interleaved and only they touch the table
+// (the scheme chrony's server uses): basic clients echo our transmit
+// timestamp or send zero. Such a request also claims the client's entry for
+// this answer, whose precise transmit time the caller records after sending
+// it (NtpResponse::tx_slot), so a client's third request is the first that
+// can be answered interleaved.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +32,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dataplane/client_table.h"
 #include "dataplane/shm/server_state.h"
 #include "dataplane/wire/ntp.h"
 #include "hwclock/ntp_time.h"
@@ -23,7 +43,8 @@ namespace linetime::dataplane {
 // What became of one NTP request. The dataplane counts these per lcore.
 enum class NtpOutcome : std::uint8_t {
   kAnswered,            // mode 4 reply from a synchronized server
-  kAnsweredUnsync,      // mode 4 reply with LI=3 / stratum 16
+  kAnsweredUnsync,      // mode 4 reply with LI=3 / stratum 16 (basic or interleaved)
+  kAnsweredInterleaved, // mode 4 reply in interleaved mode from a synchronized server
   kDropTruncated,       // shorter than an NTP header
   kDropBadVersion,      // version 0 or above 4
   kDropMalformed,       // bad extension fields or MAC length
@@ -38,18 +59,44 @@ enum class NtpOutcome : std::uint8_t {
 
 const char* to_string(NtpOutcome o);
 
-constexpr bool answered(NtpOutcome o) { return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync; }
+constexpr bool answered(NtpOutcome o) {
+  return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync || o == NtpOutcome::kAnsweredInterleaved;
+}
+
+// The lowest bit of an NTP timestamp: set in our receive timestamps, clear in
+// our transmit timestamps.
+inline constexpr std::uint64_t kRxFlag = 1;
 
 struct NtpRequest {
   wire::Bytes payload;    // the UDP payload
   std::uint16_t src_port; // the client's UDP port
   hwclock::UtcTime rx;    // when the request's last bit arrived
+  // The client's IP address (4 or 16 octets, network order), for interleaved
+  // mode; without it the answer is basic.
+  const std::uint8_t* client = nullptr;
+  std::uint8_t client_length = 0;
 };
 
+// Set in a tx_slot (NtpResponse, Verdict) when the answer is interleaved: its
+// transmit timestamp is the previous answer's precise one and must not be
+// replaced by a later reading of the clock. Slots are below 2^30.
+inline constexpr std::uint32_t kSlotInterleaved = std::uint32_t{1} << 31;
+static_assert(ClientTable::kMaxCapacity <= kSlotInterleaved);
+
+// Small enough to come back in registers.
 struct NtpResponse {
   NtpOutcome outcome;
-  std::size_t length;  // bytes written to the output, 0 when dropped
+  std::uint32_t length;  // bytes written to the output, 0 when dropped
+  // Where the caller records this answer's precise transmit time once it has
+  // left (ClientTable::complete with slot() and the answer's receive
+  // timestamp), with kSlotInterleaved for an interleaved answer; or
+  // ClientTable::kNoSlot.
+  std::uint32_t tx_slot = ClientTable::kNoSlot;
+
+  bool interleaved() const { return tx_slot != ClientTable::kNoSlot && (tx_slot & kSlotInterleaved) != 0; }
+  std::uint32_t slot() const { return tx_slot == ClientTable::kNoSlot ? tx_slot : tx_slot & ~kSlotInterleaved; }
 };
+static_assert(sizeof(NtpResponse) <= 16);
 
 class Responder {
  public:
@@ -60,7 +107,8 @@ class Responder {
 
   // Answers `req` into `out` (which may be the request's own bytes: every
   // request field is read before anything is written). `now` is called once,
-  // last, and returns the UtcTime to put in the transmit timestamp.
+  // last, and returns the UtcTime to put in the transmit timestamp; an
+  // interleaved answer does not call it.
   //
   // Software timestamps give every request of a burst the same receive and
   // transmit instants, so their NTP forms are kept from the previous request
@@ -70,10 +118,46 @@ class Responder {
 
   const shm::ServerState& state() const { return state_; }
 
+  // The lcore's client table for interleaved mode (not owned), or nullptr:
+  // every answer basic.
+  void set_clients(ClientTable* clients) { clients_ = clients; }
+  ClientTable* clients() const { return clients_; }
+
  private:
   NtpOutcome check(const NtpRequest& req) const;
   // Requests longer than a header: extension fields and MAC.
   static NtpOutcome check_tail(const NtpRequest& req);
+
+  // The caller's clock behind a plain function pointer, for the rare path
+  // that is not a template.
+  struct ClockRef {
+    hwclock::UtcTime (*read)(void*);
+    void* clock;
+    hwclock::UtcTime operator()() const { return read(clock); }
+    template <class Now>
+    static ClockRef of(Now& now) {
+      return {[](void* c) -> hwclock::UtcTime { return (*static_cast<Now*>(c))(); }, &now};
+    }
+  };
+
+  struct Interleave {
+    std::uint32_t slot = ClientTable::kNoSlot;
+    bool interleaved = false;
+    std::uint64_t origin = 0;  // interleaved: the answer's origin and transmit timestamps
+    std::uint64_t tx = 0;
+  };
+  // A request whose origin carries our receive flag: claims the client's
+  // entry for this answer and says whether to answer interleaved.
+  Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q);
+  // A request whose origin carries our receive flag, answered interleaved or
+  // basic; out of line, so the common path stays as short as without
+  // interleaved mode.
+  NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now);
+  template <class Now>
+  NtpResponse answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now);
+  // Everything but the origin and transmit timestamps, which the caller has
+  // read from `q` first when `q` and `r` are the same bytes.
+  void fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx);
 
   // The receive timestamp and the root dispersion grown to it, for one rx.
   // Dispersion is kept per 2^20 ns (about 1 ms) bucket of rx and evaluated at
@@ -84,7 +168,7 @@ class Responder {
   std::uint64_t convert_tx(hwclock::UtcTime tx) {
     if (tx != last_tx_) {
       last_tx_ = tx;
-      last_tx_raw_ = hwclock::NtpTimestamp::from_utc(tx).raw();
+      last_tx_raw_ = hwclock::NtpTimestamp::from_utc(tx).raw() & ~kRxFlag;
     }
     return last_tx_raw_;
   }
@@ -92,6 +176,7 @@ class Responder {
   shm::ServerState state_{};
   wire::NtpHeader template_{};  // leap, mode, stratum, precision, delay, refid, reference
   bool synchronized_ = false;
+  ClientTable* clients_ = nullptr;
 
   hwclock::UtcTime last_rx_{std::numeric_limits<std::int64_t>::min()};
   std::uint64_t last_rx_raw_ = 0;
@@ -117,6 +202,28 @@ inline NtpOutcome Responder::check(const NtpRequest& req) const {
   return NtpOutcome::kAnswered;
 }
 
+inline void Responder::fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx) {
+  const std::uint8_t version_bits = q.li_vn_mode & 0x38;
+  std::int8_t poll = q.poll;
+  if (poll < state_.min_poll) poll = state_.min_poll;
+  if (poll > state_.max_poll) poll = state_.max_poll;
+  if (rx != last_rx_) convert_rx(rx);
+  std::memcpy(r, &template_, sizeof template_);
+  r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
+  r->poll = poll;
+  if (synchronized_) r->root_dispersion.set(last_rx_dispersion_);
+  r->receive_ts.set(last_rx_raw_);
+}
+
+template <class Now>
+NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now) {
+  const wire::Be64 origin = q.transmit_ts;  // read before the answer is written over the request
+  fill(q, r, rx);
+  r->origin_ts = origin;
+  r->transmit_ts.set(convert_tx(now()));
+  return {synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+}
+
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
   const NtpOutcome verdict = check(req);
@@ -124,23 +231,9 @@ NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
-  const std::uint8_t version_bits = q->li_vn_mode & 0x38;
-  std::int8_t poll = q->poll;
-  const wire::Be64 origin = q->transmit_ts;
-
-  if (poll < state_.min_poll) poll = state_.min_poll;
-  if (poll > state_.max_poll) poll = state_.max_poll;
-
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
-  std::memcpy(r, &template_, sizeof template_);
-  r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
-  r->poll = poll;
-  if (req.rx != last_rx_) convert_rx(req.rx);
-  if (synchronized_) r->root_dispersion.set(last_rx_dispersion_);
-  r->origin_ts = origin;
-  r->receive_ts.set(last_rx_raw_);
-  r->transmit_ts.set(convert_tx(now()));
-  return {synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
+  if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now));
+  return answer_basic(*q, r, req.rx, now);
 }
 
 }  // namespace linetime::dataplane

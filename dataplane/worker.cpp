@@ -3,6 +3,7 @@
 #include <rte_cycles.h>
 
 #include <cstring>
+#include <utility>
 
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/ntp.h"
@@ -50,13 +51,16 @@ bool sample_timebase(hwclock::TimebaseEstimator& estimator) {
 }
 
 Worker::Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
-               const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover)
+               const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover, ClientTable clients)
     : cfg_(config),
+      clients_(std::move(clients)),
       proc_(local),
       state_(segment.server_state(), segment.header().control, holdover),
       timebase_lock_(&timebase),
       counters_(&segment.counters()[config.counter_block]),
-      upstream_(segment.upstream_rx(config.counter_block)) {}
+      upstream_(segment.upstream_rx(config.counter_block)) {
+  if (clients_.enabled()) proc_.responder().set_clients(&clients_);
+}
 
 void Worker::refresh() {
   const std::uint64_t v = timebase_lock_->version();
@@ -79,14 +83,15 @@ hwclock::UtcTime Worker::rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const
   return burst_time;
 }
 
-void Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent) {
-  if (n == 0) return;
+std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent) {
+  if (n == 0) return 0;
   const std::uint16_t done = rte_eth_tx_burst(port, queue, pkts, n);
   count(sent, done);
   if (done < n) {
     count(Counter::kTxDropped, n - done);
     rte_pktmbuf_free_bulk(pkts + done, n - done);
   }
+  return done;
 }
 
 unsigned Worker::poll_once() {
@@ -106,6 +111,12 @@ unsigned Worker::poll_once() {
   std::uint16_t nexc = 0;
   rte_mbuf* drop[kBurst];
   std::uint16_t ndrop = 0;
+  // Answers whose precise transmit time goes to the client table: their
+  // index in tx, their slot and the receive timestamp they carry.
+  std::uint16_t pending_index[kBurst];
+  std::uint32_t pending_slot[kBurst];
+  std::uint64_t pending_rx[kBurst];
+  std::uint16_t npending = 0;
 
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = rx[i];
@@ -122,6 +133,14 @@ unsigned Worker::poll_once() {
         m->pkt_len = v.length;
         m->ol_flags = 0;
         ntp_offset[ntx] = v.ntp_offset;
+        if (v.tx_slot != ClientTable::kNoSlot) [[unlikely]] {
+          if ((v.tx_slot & kSlotInterleaved) != 0) ntp_offset[ntx] = 0;  // its transmit timestamp is final
+          const std::uint32_t slot = v.tx_slot & ~kSlotInterleaved;
+          pending_index[npending] = ntx;
+          pending_slot[npending] = slot;
+          pending_rx[npending] = clients_.at(slot).rx;
+          ++npending;
+        }
         tx[ntx++] = m;
         break;
       case Action::kException:
@@ -157,7 +176,7 @@ unsigned Worker::poll_once() {
   if (ntx > 0) {
     // As late as possible: one TSC read for the whole burst, right before it leaves.
     const hwclock::UtcTime now = timebase_.to_utc(hwclock::TscTime(static_cast<std::int64_t>(rte_rdtsc())));
-    const std::uint64_t ntp_now = hwclock::NtpTimestamp::from_utc(now).raw();
+    const std::uint64_t ntp_now = hwclock::NtpTimestamp::from_utc(now).raw() & ~kRxFlag;
     std::uint16_t stamped = 0;
     for (std::uint16_t i = 0; i < ntx; ++i) {
       if (ntp_offset[i] != 0) {
@@ -166,7 +185,8 @@ unsigned Worker::poll_once() {
       }
     }
     count(Counter::kTxTimestampSoftware, stamped);
-    send(cfg_.port, cfg_.queue, tx, ntx, Counter::kTxFrames);
+    const std::uint16_t sent = send(cfg_.port, cfg_.queue, tx, ntx, Counter::kTxFrames);
+    if (npending > 0) record_sent(sent, pending_index, pending_slot, pending_rx, npending);
   }
   if (nexc > 0) {
     if (cfg_.exception_port == kNoPort) {
@@ -182,6 +202,20 @@ unsigned Worker::poll_once() {
   }
   if (ndrop > 0) rte_pktmbuf_free_bulk(drop, ndrop);
   return n;
+}
+
+void Worker::record_sent(std::uint16_t sent, const std::uint16_t* index, const std::uint32_t* slot,
+                         const std::uint64_t* rx, std::uint16_t n) {
+  // The barrier orders the TSC reading after the driver's descriptor writes.
+  const std::uint64_t tsc = rte_rdtsc_precise();
+  const hwclock::UtcTime after = timebase_.to_utc(hwclock::TscTime(static_cast<std::int64_t>(tsc)));
+  const std::uint64_t ntp_after = hwclock::NtpTimestamp::from_utc(after).raw() & ~kRxFlag;
+  std::uint16_t hits = 0;
+  for (std::uint16_t i = 0; i < n; ++i) {
+    if (index[i] < sent && clients_.complete(slot[i], rx[i], ntp_after)) ++hits;
+  }
+  count(Counter::kTxStampHit, hits);
+  if (hits < n) count(Counter::kTxStampMiss, n - hits);
 }
 
 void Worker::forward_from_kernel() {

@@ -3,7 +3,17 @@
 // tx_burst, and hand exceptions to the kernel. No sleeping, no locks; all of
 // its state is its own, and its counters are its own block in shared memory.
 //
-//   while (!stop) { rx_burst; ts = TSC; process each; TX ts = TSC; tx_burst; }
+//   while (!stop) { rx_burst; ts = TSC; process each; TX ts = TSC; tx_burst;
+//                   post-send ts = TSC -> client table }
+//
+// Interleaved mode: answers to requests that can be interleaved (see
+// responder.h) have a slot in the lcore's client table. Once tx_burst has
+// returned, the TSC is read once more (after a memory barrier, so the
+// descriptors are written) and that post-send time, converted with the
+// burst's timebase, is recorded as the precise transmit time of every such
+// answer of the burst: one clock reading per burst, no system calls. Ports
+// with hardware TX timestamps deliver them to the same slots later; on
+// virtual ports the post-send reading is the precise time.
 //
 // The I/O worker (the main lcore's) also forwards what the kernel sends on the
 // exception port out of the data port.
@@ -16,6 +26,7 @@
 #include <cstdint>
 
 #include "dataplane/address_set.h"
+#include "dataplane/client_table.h"
 #include "dataplane/frame.h"
 #include "dataplane/shm/ring.h"
 #include "dataplane/shm/segment.h"
@@ -52,8 +63,13 @@ bool sample_timebase(hwclock::TimebaseEstimator& estimator);
 
 class Worker {
  public:
+  // `clients` is the lcore's table for interleaved mode; without one every
+  // answer is basic.
   Worker(const WorkerConfig& config, const LocalConfig& local, const shm::Segment& segment,
-         const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover);
+         const shm::Seqlock<hwclock::Timebase>& timebase, hwclock::Duration holdover, ClientTable clients = {});
+  // The responder keeps a pointer to the client table.
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   // Answer on the sets `publisher` publishes, as its reader `reader` (once
   // per burst; instead of the LocalConfig's static addresses).
@@ -66,15 +82,22 @@ class Worker {
   shm::StateReader::Change last_state_change() const { return last_change_; }
   const shm::StateReader& state() const { return state_; }
   FrameProcessor& processor() { return proc_; }
+  const ClientTable& clients() const { return clients_; }
 
  private:
   void refresh();
   hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
   void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
-  void send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent);
+  // Returns how many tx_burst took; the rest are counted and freed.
+  std::uint16_t send(std::uint16_t port, std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n, Counter sent);
   void forward_from_kernel();
+  // The post-send time of a burst whose first `sent` answers tx_burst took,
+  // into the client table slots of the `n` pending answers.
+  void record_sent(std::uint16_t sent, const std::uint16_t* index, const std::uint32_t* slot, const std::uint64_t* rx,
+                   std::uint16_t n);
 
   WorkerConfig cfg_;
+  ClientTable clients_;
   FrameProcessor proc_;
   shm::StateReader state_;
   const shm::Seqlock<hwclock::Timebase>* timebase_lock_;

@@ -6,7 +6,9 @@
 #include <rte_bus_vdev.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <utility>
 
 #include "dataplane/counters.h"
 #include "dataplane/wire/arp.h"
@@ -218,4 +220,86 @@ TEST_F(Dpdk, PcapPortTimestampsAreUsedAsReceiveTime) {
   } else {
     GTEST_SKIP() << "this net_pcap build does not offer RX timestamps";
   }
+}
+
+TEST_F(Dpdk, RingPortInterleavedExchangeCarriesPostSendTimestamp) {
+  test::RingPort port = test::RingPort::create("lt_ring_x");
+  test::ControlSide control("x");
+  shm::Seqlock<hwclock::Timebase> timebase;
+  test::fit_timebase(timebase);
+  WorkerConfig wc;
+  wc.port = port.port;
+  auto table = ClientTable::create(1024, 7);
+  ASSERT_TRUE(table) << table.error();
+  Worker worker(wc, local_for(port.info.mac), control.dataplane, timebase, hwclock::Duration::from_s(300),
+                std::move(*table));
+  const std::uint8_t client_ip[4] = {198, 18, 0, 2};  // test::kClientIp
+  const ClientKey client = ClientKey::from_ipv4(client_ip);
+
+  // One request as a client in interleaved mode sends it, through the port;
+  // the answer's NTP header.
+  auto exchange = [&](std::uint64_t origin, std::uint64_t receive, std::uint64_t transmit) {
+    auto req = test::ntp_request();
+    auto* h = reinterpret_cast<NtpHeader*>(req.data());
+    h->origin_ts.set(origin);
+    h->receive_ts.set(receive);
+    h->transmit_ts.set(transmit);
+    auto f = test::udp4(req, 50000, 123, test::kClientIp, test::kServerIp, port.info.mac);
+    EXPECT_TRUE(port.inject(f.buf.data(), f.length));
+    EXPECT_EQ(worker.poll_once(), 1u);
+    const auto out = port.capture();
+    NtpHeader answer{};
+    EXPECT_EQ(out.size(), 1u);
+    if (out.size() == 1) {
+      const ParsedAnswer a = parse_answer(out[0]);  // checks the UDP checksum
+      EXPECT_NE(a.ntp, nullptr) << "answer did not parse (bad checksum?)";
+      if (a.ntp != nullptr) std::memcpy(&answer, a.ntp, sizeof answer);
+    }
+    return answer;
+  };
+
+  // 1: basic, nothing remembered (origin zero).
+  const NtpHeader a1 = exchange(0, 0, 0x1111'0000'0000'0010ULL);
+  EXPECT_EQ(a1.origin_ts.get(), 0x1111'0000'0000'0010ULL);
+  EXPECT_EQ(a1.receive_ts.get() & kRxFlag, kRxFlag);
+  EXPECT_EQ(a1.transmit_ts.get() & kRxFlag, 0u);
+  EXPECT_EQ(worker.clients().find(client), nullptr);
+
+  // 2: origin = our receive timestamp: basic (nothing saved yet), and the
+  // answer's post-send time lands in the client's entry.
+  const NtpHeader a2 = exchange(a1.receive_ts.get(), 0x1111'0000'8000'0000ULL, 0x1111'0001'0000'0020ULL);
+  EXPECT_EQ(a2.origin_ts.get(), 0x1111'0001'0000'0020ULL);
+  const ClientEntry* e = worker.clients().find(client);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->rx, a2.receive_ts.get());
+  const std::uint64_t precise2 = e->tx;
+  ASSERT_NE(precise2, 0u);
+  EXPECT_EQ(precise2 & kRxFlag, 0u);
+  // Taken after tx_burst returned: not before the pre-send stamp in the packet.
+  const auto pivot = hwclock::UtcTime(test::clock_ns(CLOCK_REALTIME));
+  const std::int64_t pre_send = load_ts(a2.transmit_ts).to_utc(pivot).ticks();
+  const std::int64_t post_send = hwclock::NtpTimestamp::from_raw(precise2).to_utc(pivot).ticks();
+  EXPECT_GE(post_send, pre_send);
+  EXPECT_LT(post_send - pre_send, 1'000'000'000) << "post-send stamp more than 1 s after the pre-send one";
+
+  // 3: interleaved: origin = the client's receive time of answer 2,
+  // receive = this request's, transmit = answer 2's post-send time.
+  const NtpHeader a3 = exchange(a2.receive_ts.get(), 0x1111'0001'8000'0000ULL, 0x1111'0002'0000'0030ULL);
+  EXPECT_EQ(a3.origin_ts.get(), 0x1111'0001'8000'0000ULL);
+  EXPECT_EQ(a3.transmit_ts.get(), precise2);
+  EXPECT_EQ(a3.receive_ts.get() & kRxFlag, kRxFlag);
+  EXPECT_GT(load_ts(a3.receive_ts).to_utc(pivot).ticks(), load_ts(a2.receive_ts).to_utc(pivot).ticks());
+  EXPECT_EQ(a3.mode(), 4u);
+  EXPECT_EQ(a3.stratum, 2);
+  // ... and answer 3's own post-send time is saved for request 4.
+  EXPECT_EQ(worker.clients().find(client)->rx, a3.receive_ts.get());
+  EXPECT_NE(worker.clients().find(client)->tx, 0u);
+
+  const shm::Segment& seg = control.control;
+  EXPECT_EQ(counter(seg, counter_for(NtpOutcome::kAnswered)), 2u);
+  EXPECT_EQ(counter(seg, counter_for(NtpOutcome::kAnsweredInterleaved)), 1u);
+  EXPECT_EQ(counter(seg, Counter::kTxStampHit), 2u);
+  EXPECT_EQ(counter(seg, Counter::kTxStampMiss), 0u);
+  EXPECT_EQ(counter(seg, Counter::kTxTimestampSoftware), 2u) << "the interleaved answer is not stamped again";
+  EXPECT_EQ(counter(seg, Counter::kTxFrames), 3u);
 }

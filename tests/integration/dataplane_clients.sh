@@ -6,7 +6,8 @@
 # linetime-publish-local serves the local clock at stratum 10; the dataplane
 # answers on 198.18.0.1 and fd00:198:18::1 over one end of a veth pair, with a
 # TAP exception interface whose kernel side also carries 198.18.0.1. From the
-# client namespace: ntpdig (IPv4 and IPv6), ntpdate, chronyd -Q, ping, ping -6,
+# client namespace: ntpdig (IPv4 and IPv6), ntpdate, chronyd -Q (basic and
+# interleaved mode), ping, ping -6,
 # arping, and a TCP fetch that only the kernel behind the TAP can answer. At the
 # end the dataplane's final counters must show what the clients did.
 #
@@ -173,6 +174,43 @@ fi
 grep -q "Disabled control of system clock" "$out"
 lt_check chronyd-query-only $? "'Disabled control of system clock' in chronyd's log"
 
+# --- chronyd -Q in interleaved mode (xleave) -------------------------------------
+# From its third request on, the client echoes the receive timestamp of the
+# dataplane's previous answer and must get that answer's precise (post-send)
+# transmit time. chronyd's measurements log marks each measurement's mode in
+# its last columns: "4I" interleaved, "4B" basic.
+xleave_conf=$OUT/chrony-xleave.conf
+mkdir -p "$OUT/chrony-xleave"
+cat >"$xleave_conf" <<EOF
+server $LT_V4_SRV iburst xleave maxsamples 6
+pidfile $OUT/chronyd-xleave.pid
+cmdport 0
+port 0
+logdir $OUT/chrony-xleave
+log measurements
+EOF
+out=$OUT/chronyd-xleave.out
+lt_run 40 "$out" "$C" chronyd -Q -f "$xleave_conf" -u root -L 0
+rc=$?
+measurements=$OUT/chrony-xleave/measurements.log
+# mode_counts: "4B=2 4I=4" from the measurement lines (the ones with a time).
+mode_counts() {
+  awk '$2 ~ /^[0-9][0-9]:/ { for (i = NF; i > NF - 4 && i > 0; i--) if ($i ~ /^4[BI]$/) { n[$i]++; break } }
+       END { for (m in n) printf "%s=%d ", m, n[m] }' "$measurements" 2>/dev/null
+}
+modes=$(mode_counts)
+interleaved=$(printf '%s\n' "$modes" | tr ' ' '\n' | sed -n 's/^4I=//p')
+[ "$rc" -eq 0 ] && [ "${interleaved:-0}" -ge 1 ]
+lt_check chronyd-xleave-interleaved $? "measurements by mode: ${modes:-none}(want at least one 4I), exit $rc"
+if [ "${interleaved:-0}" -lt 1 ]; then lt_show "$out"; lt_show "$measurements"; fi
+offset=$(sed -n 's/.*System clock wrong by \([-+0-9.e]*\) seconds.*/\1/p' "$out" | tail -n 1)
+if [ -n "$offset" ]; then
+  lt_abs_below "$offset" "$OFFSET_LIMIT"
+  lt_check chronyd-xleave-offset $? "offset=${offset}s (interleaved measurements, limit ${OFFSET_LIMIT}s; clock not set)"
+else
+  lt_fail chronyd-xleave-offset "no offset printed (exit $rc)"
+fi
+
 # --- ping, ping -6 ---------------------------------------------------------------
 # check_ping NAME COUNT ADDRESS [options]: all answered, no duplicates (which
 # would mean the server kernel answered too).
@@ -257,7 +295,7 @@ else
   lt_log "final counters: $counters"
   # At least one per NTP sample above (chronyd sends more).
   min_answered=$((3 * NTP_SAMPLES))
-  for spec in "answered:$min_answered" arp-replied:1 icmp-echo-replied:3 icmpv6-echo-replied:2 nd-advertised:1 \
+  for spec in "answered:$min_answered" answered-interleaved:1 tx-timestamp-hit:2 arp-replied:1 icmp-echo-replied:3 icmpv6-echo-replied:2 nd-advertised:1 \
               exception:1 exception-from-kernel:1; do
     name=${spec%%:*}
     min=${spec##*:}

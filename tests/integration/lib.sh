@@ -23,7 +23,9 @@ LT_BUILD=${LT_BUILD:-$(cd "$LT_SRC/../.." && pwd)/build}
 LT_DATAPLANE=$LT_BUILD/dataplane/linetime-dataplane
 LT_PUBLISH=$LT_BUILD/control/linetime-publish-local
 
-LT_ID=$$
+# LT_ID may be given (letters and digits, at most 8) to tell concurrent runs'
+# names apart; the sweep below only removes what pid-named runs left.
+LT_ID=${LT_ID:-$$}
 LT_NS_SRV=lt-$LT_ID-srv
 LT_NS_CLI=lt-$LT_ID-cli
 # Interface names are at most 15 characters; pid_max is 2^22 (7 digits).

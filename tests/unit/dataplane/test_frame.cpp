@@ -102,8 +102,8 @@ TEST(Frame, NtpOverIpv4AnsweredInPlace) {
   EXPECT_EQ(ntp->header->mode(), 4u);
   EXPECT_EQ(ntp->header->stratum, 2);
   EXPECT_EQ(ntp->header->origin_ts.get(), 0xA0A1A2A3A4A5A6A7ULL);
-  EXPECT_EQ(ntp->header->receive_ts.get(), NtpTimestamp::from_utc(kRx).raw());
-  EXPECT_EQ(ntp->header->transmit_ts.get(), NtpTimestamp::from_utc(kTx).raw());
+  EXPECT_EQ(ntp->header->receive_ts.get(), NtpTimestamp::from_utc(kRx).raw() | kRxFlag);
+  EXPECT_EQ(ntp->header->transmit_ts.get(), NtpTimestamp::from_utc(kTx).raw() & ~kRxFlag);
 }
 
 TEST(Frame, NtpOverIpv6AnsweredInPlace) {
@@ -397,4 +397,65 @@ TEST(Frame, FastPathMatchesGeneralPathByteForByte) {
     fast_answers += a.action == Action::kTransmit;
   }
   EXPECT_GT(fast_answers, 9'000);  // about half the frames are valid requests (versions, modes, ports, flips)
+}
+
+// Interleaved mode through the frame processor: the client's address reaches
+// the responder on the fast path (IPv4) and the general path (IPv6), and an
+// interleaved answer is final (no transmit stamp to take again).
+TEST(Frame, InterleavedExchangeOverIpv4AndIpv6) {
+  for (const bool v6 : {false, true}) {
+    auto table = ClientTable::create(64, 3);
+    ASSERT_TRUE(table) << table.error();
+    FrameProcessor p = synced();
+    p.responder().set_clients(&*table);
+    std::uint64_t origin = 0, receive = 0;
+    std::uint64_t precise = 0;
+    for (int i = 0; i < 3; ++i) {
+      auto req = ntp_request();
+      auto* q = reinterpret_cast<NtpHeader*>(req.data());
+      q->origin_ts.set(origin);
+      q->receive_ts.set(receive);
+      q->transmit_ts.set(0x2222'0000'0000'0000ULL + static_cast<std::uint64_t>(i));
+      Frame f = v6 ? udp6(req, 50000, 123) : udp4(req, 50000, 123);
+      const UtcTime rx = kRx + Duration::from_s(i);
+      const Verdict v = p.process(f.bytes(), f.length, rx, [rx] { return rx + Duration::from_ns(800); });
+      ASSERT_EQ(v.action, Action::kTransmit) << v6 << i;
+      const auto eth = parse_ethernet(Bytes(f.buf.data(), v.length));
+      ASSERT_TRUE(eth);
+      Bytes payload;
+      if (v6) {
+        const auto ip = parse_ipv6(eth->payload);
+        ASSERT_TRUE(ip);
+        const auto udp = parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
+        ASSERT_TRUE(udp) << to_string(udp.error());
+        payload = udp->payload;
+      } else {
+        const auto ip = parse_ipv4(eth->payload);
+        ASSERT_TRUE(ip);
+        const auto udp = parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
+        ASSERT_TRUE(udp) << to_string(udp.error());
+        payload = udp->payload;
+      }
+      const auto* a = reinterpret_cast<const NtpHeader*>(payload.data());
+      EXPECT_EQ(a->receive_ts.get(), NtpTimestamp::from_utc(rx).raw() | kRxFlag);
+      if (i == 0) {
+        EXPECT_EQ(v.tx_slot, ClientTable::kNoSlot);
+        EXPECT_NE(v.ntp_offset, 0u);
+      } else if (i == 1) {
+        EXPECT_EQ(v.counter, counter_for(NtpOutcome::kAnswered)) << v6;
+        ASSERT_NE(v.tx_slot, ClientTable::kNoSlot);
+        EXPECT_EQ(v.tx_slot & kSlotInterleaved, 0u);
+        precise = (NtpTimestamp::from_utc(rx).raw() + 12'345) & ~kRxFlag;
+        ASSERT_TRUE(table->complete(v.tx_slot, a->receive_ts.get(), precise));
+      } else {
+        EXPECT_EQ(v.counter, counter_for(NtpOutcome::kAnsweredInterleaved)) << v6;
+        ASSERT_NE(v.tx_slot, ClientTable::kNoSlot);
+        EXPECT_NE(v.tx_slot & kSlotInterleaved, 0u) << "an interleaved answer's transmit timestamp is final";
+        EXPECT_EQ(a->origin_ts.get(), 0x3333'0000'0000'0001ULL);
+        EXPECT_EQ(a->transmit_ts.get(), precise);
+      }
+      origin = a->receive_ts.get();
+      receive = 0x3333'0000'0000'0000ULL + static_cast<std::uint64_t>(i);
+    }
+  }
 }
