@@ -35,6 +35,8 @@ using hwclock::Duration;
 using hwclock::MonoTime;
 using hwclock::UtcTime;
 
+constexpr std::uint32_t kLocalRefid = 0x4C4F434C;  // "LOCL"
+
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_reload = 0;
 
@@ -108,14 +110,19 @@ std::uint32_t reference_id_of(const IpAddress& a) {
 }
 
 std::string refid_text(std::uint32_t id, int stratum) {
-  if (stratum <= 1) {  // a kiss code or a reference clock's name
-    std::string s;
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      const char c = static_cast<char>((id >> shift) & 0xff);
-      if (c >= 0x20 && c < 0x7f) s += c;
-    }
-    return "." + s + ".";
+  // Stratum 0-1 carry a kiss code or a reference clock's name in ASCII; our
+  // own local reference publishes "LOCL" at its stratum. Anything else, or
+  // a name with bytes that do not print (chronyd's local reference is
+  // 127.127.1.1), is an address.
+  std::string text;
+  bool printable = true;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const char c = static_cast<char>((id >> shift) & 0xff);
+    if (c == 0 && shift < 24) break;
+    printable = printable && c >= 0x20 && c < 0x7f;
+    text += c;
   }
+  if (printable && (stratum <= 1 || id == kLocalRefid)) return "." + text + ".";
   char buf[20];
   std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", id >> 24, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff);
   return buf;

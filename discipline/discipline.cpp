@@ -16,9 +16,10 @@ constexpr double kMinSlewS = 1e-10;
 // milliseconds late (poll() has millisecond resolution, the scheduler adds
 // more); a slew at full rate for a microsecond-sized offset lasts only
 // milliseconds, so that lateness would overshoot by as much as the offset
-// itself and every slew end would start a new slew back. Over at least a
-// second the overshoot stays below half a percent of the offset.
-constexpr double kMinSlewDurationS = 1.0;
+// itself and every slew end would start a new slew back. Over at least
+// 100 ms a few ms of lateness overshoot by a few percent, which the next slew
+// removes; longer slews would still be running at the next sample of 1 s polling.
+constexpr double kMinSlewDurationS = 0.1;
 }  // namespace
 
 const char* to_string(SourceStatus s) {
