@@ -77,6 +77,12 @@ void LineEstimator::shift(Duration by) {
   fit_.y0_ns += by.ns();
 }
 
+void LineEstimator::shift_x(std::int64_t dx) {
+  for (std::size_t i = 0; i < count_; ++i) window_[(head_ + kWindow - count_ + i) % kWindow].x += dx;
+  if (have_best_) best_.x += dx;
+  fit_.x0 += dx;
+}
+
 void LineEstimator::reset() {
   count_ = 0;
   have_best_ = false;

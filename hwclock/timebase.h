@@ -87,6 +87,9 @@ class LineEstimator {
   // the caller, e.g. the control stepped it): the history is moved with it
   // rather than thrown away.
   void shift(Duration by);
+  // The source clock was moved by `dx` units (a NIC clock the caller set):
+  // the history is moved with it.
+  void shift_x(std::int64_t dx);
   // Drops everything.
   void reset();
 
