@@ -223,12 +223,24 @@ void RtcDriftTracker::add(const RtcMeasurement& m) {
   if (count_ < kMaxSamples) ++count_;
 }
 
-void RtcDriftTracker::on_rtc_set(UtcTime when, Duration new_offset) {
+void RtcDriftTracker::on_rtc_set(const RtcMeasurement& after) {
   const std::optional<RtcDriftState> s = state();
-  if (!s) return;
-  const std::int64_t jump = new_offset.ns() - s->offset_at(when).ns();
-  for (std::size_t i = 0; i < count_; ++i) ring_[(head_ + kMaxSamples - count_ + i) % kMaxSamples].offset_ns += jump;
-  if (prior_) prior_->offset += Duration(jump);
+  if (s) {
+    // The offset the RTC would have had without the write: the newest
+    // measurement carried forward with the drift (the fitted line's offset
+    // lags while the drift is still unknown). Both measurements see the
+    // rollover equally late, so that delay cancels from the jump.
+    std::int64_t before = s->offset_at(after.system).ns();
+    if (count_ > 0) {
+      const Sample& newest = at(count_ - 1);
+      before = newest.offset_ns + static_cast<std::int64_t>(std::llround(
+                                      static_cast<double>(after.system.ticks() - newest.system_ns) * s->drift_ppm * 1e-6));
+    }
+    const std::int64_t jump = after.offset().ns() - before;
+    for (std::size_t i = 0; i < count_; ++i) ring_[(head_ + kMaxSamples - count_ + i) % kMaxSamples].offset_ns += jump;
+    if (prior_) prior_->offset += Duration(jump);
+  }
+  add(after);
 }
 
 void RtcDriftTracker::on_clock_step(Duration by) {
@@ -355,7 +367,10 @@ std::string RtcSteering::measure_and_steer() {
     const RtcStatus s = set_rtc_from_system(rtc_, sys_, cfg_.rtc);
     if (!s.ok()) return s.message();
     ++writes_;
-    tracker_.on_rtc_set(sys_.now());
+    auto after = measure_rtc(rtc_, sys_, cfg_.rtc);
+    if (!after) return after.error().message();
+    last_offset_ = after->offset();
+    if (!cfg_.rtcfile.empty()) tracker_.on_rtc_set(*after);
   }
   if (!cfg_.rtcfile.empty()) {
     if (const auto st = tracker_.state()) out = write_rtc_file(cfg_.rtcfile, *st);

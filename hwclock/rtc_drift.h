@@ -83,9 +83,10 @@ class RtcDriftTracker {
 
   // One measurement, taken while the system clock was synchronized.
   void add(const RtcMeasurement& m);
-  // The RTC was just set so that its offset is now `new_offset` (about zero):
-  // the history is moved by the jump so the drift survives the write.
-  void on_rtc_set(UtcTime when, Duration new_offset = Duration(0));
+  // The RTC was just set; `after` is a measurement taken right after the
+  // write. The history is moved by the jump so the drift survives the write,
+  // and `after` joins it.
+  void on_rtc_set(const RtcMeasurement& after);
   // The system clock was stepped by `by`: offsets measured before it move with it.
   void on_clock_step(Duration by);
 
@@ -142,6 +143,7 @@ class RtcSteering {
   void on_clock_step(Duration by) { tracker_.on_clock_step(by); }
 
   const RtcDriftTracker& tracker() const { return tracker_; }
+  // The RTC's offset at the last measurement (after the write, if it wrote).
   std::optional<Duration> last_offset() const { return last_offset_; }
   int writes() const { return writes_; }
 
