@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -17,12 +18,19 @@ struct Synthetic {
   double ppm = 0;
   std::int64_t utc0 = 1'800'000'000LL * kNsPerSec;
   std::int64_t step_ns = 0;  // added to UTC from the moment it is set
+  // A slew of the system clock: `slew_ppm` faster from TSC `slew_from` for
+  // `slew_ticks` ticks.
+  double slew_ppm = 0, slew_from = 0, slew_ticks = 0;
+  double preempt_p = 0.2;
   std::mt19937_64 rng{42};
 
-  std::int64_t utc_at(double tsc) const { return utc0 + step_ns + static_cast<std::int64_t>(tsc / hz * 1e9 * (1 + ppm * 1e-6)); }
+  std::int64_t utc_at(double tsc) const {
+    const double slewed = std::fmin(std::fmax(tsc - slew_from, 0.0), slew_ticks);
+    return utc0 + step_ns + static_cast<std::int64_t>(tsc / hz * 1e9 * (1 + ppm * 1e-6) + slewed / hz * 1e9 * slew_ppm * 1e-6);
+  }
   void round(TimebaseEstimator& est, double& tsc) {
     std::uniform_int_distribution<int> jitter(40, 120);
-    std::bernoulli_distribution preempted(0.2);
+    std::bernoulli_distribution preempted(preempt_p);
     for (int i = 0; i < 8; ++i) {
       const double before = tsc;
       double after = before + jitter(rng);
@@ -85,4 +93,115 @@ TEST(Timebase, FollowsAStepOfTheSystemClock) {
   EXPECT_EQ(est.steps_seen(), 1u);
   const std::int64_t err = est.timebase().to_utc(TscTime(static_cast<std::int64_t>(tsc))).ticks() - s.utc_at(tsc);
   EXPECT_LT(std::llabs(err), 200);
+}
+
+namespace {
+std::int64_t error_at(const Timebase& tb, const Synthetic& s, double tsc) {
+  return tb.to_utc(TscTime(static_cast<std::int64_t>(tsc))).ticks() - s.utc_at(tsc);
+}
+}  // namespace
+
+TEST(Timebase, SkipsARoundWhoseEveryReadWasPreempted) {
+  Synthetic s;
+  s.ppm = -12;
+  TimebaseEstimator est(s.hz);
+  double tsc = 1e6;
+  for (int r = 0; r < 20; ++r) {
+    s.round(est, tsc);
+    tsc += s.hz * 0.1;
+  }
+  const Timebase before = est.timebase();
+  s.preempt_p = 1.0;  // every read of the round waited 100 us for the CPU
+  s.round(est, tsc);
+  EXPECT_EQ(est.last_round(), LineEstimator::Round::kSkipped);
+  EXPECT_EQ(est.rounds_skipped(), 1u);
+  EXPECT_EQ(est.steps_seen(), 0u);
+  EXPECT_EQ(est.timebase().utc0_ns, before.utc0_ns);
+  EXPECT_EQ(est.timebase().ns_per_tick_q32, before.ns_per_tick_q32);
+  // A machine that stays that slow is followed after a few skipped rounds.
+  for (int r = 0; r < LineEstimator::kMaxSkipped + 3; ++r) {
+    tsc += s.hz * 0.1;
+    s.round(est, tsc);
+  }
+  EXPECT_EQ(est.rounds_skipped(), static_cast<std::uint64_t>(LineEstimator::kMaxSkipped));
+  EXPECT_EQ(est.last_round(), LineEstimator::Round::kAccepted);
+  EXPECT_LT(static_cast<std::int64_t>(std::llabs(error_at(est.timebase(), s, tsc))), 100'000);
+}
+
+TEST(Timebase, BendsWithASlewOfTheSystemClock) {
+  Synthetic s;
+  s.ppm = 20;
+  TimebaseEstimator est(s.hz);
+  double tsc = 1e6;
+  for (int r = 0; r < 40; ++r) {
+    s.round(est, tsc);
+    tsc += s.hz * 0.1;
+  }
+  // The control slews the clock at 500 ppm for 3 s (a 1.5 ms one-shot correction).
+  s.slew_ppm = 500;
+  s.slew_from = tsc;
+  s.slew_ticks = 3 * s.hz;
+  std::int64_t worst_in_slew = 0;
+  for (int r = 0; r < 30; ++r) {
+    s.round(est, tsc);
+    if (r >= 3) worst_in_slew = std::max(worst_in_slew, static_cast<std::int64_t>(std::llabs(error_at(est.timebase(), s, tsc))));
+    tsc += s.hz * 0.1;
+  }
+  std::int64_t worst_after = 0;
+  for (int r = 0; r < 40; ++r) {
+    s.round(est, tsc);
+    if (r >= 3) worst_after = std::max(worst_after, static_cast<std::int64_t>(std::llabs(error_at(est.timebase(), s, tsc))));
+    tsc += s.hz * 0.1;
+  }
+  EXPECT_GE(est.bends_seen(), 2u);  // the slew's start and its end
+  EXPECT_EQ(est.steps_seen(), 0u);
+  EXPECT_LT(worst_in_slew, 300);
+  EXPECT_LT(worst_after, 300);
+  const double ns_per_tick = static_cast<double>(est.timebase().ns_per_tick_q32) / 4294967296.0;
+  EXPECT_NEAR(ns_per_tick / (1e9 / s.hz) - 1, 20e-6, 0.2e-6);
+  std::printf("timebase slew 500 ppm: worst error %lld ns during, %lld ns after\n",
+              static_cast<long long>(worst_in_slew), static_cast<long long>(worst_after));
+}
+
+TEST(Timebase, AStepTheCallerMadeMovesTheHistory) {
+  Synthetic s;
+  TimebaseEstimator est(s.hz);
+  double tsc = 1e6;
+  for (int r = 0; r < 20; ++r) {
+    s.round(est, tsc);
+    tsc += s.hz * 0.1;
+  }
+  s.step_ns = 2 * kNsPerSec;
+  est.on_clock_step(Duration::from_s(2));
+  EXPECT_LT(static_cast<std::int64_t>(std::llabs(error_at(est.timebase(), s, tsc))), 200);
+  s.round(est, tsc);
+  EXPECT_EQ(est.steps_seen(), 0u);
+  EXPECT_EQ(est.rounds(), 21u);
+}
+
+TEST(Timebase, ReportedErrorCoversTheTrueError) {
+  Synthetic s;
+  s.ppm = 3.3;
+  TimebaseEstimator est(s.hz);
+  double tsc = 1e6;
+  int covered = 0, total = 0;
+  double sum_sq = 0;
+  std::int64_t worst = 0;
+  for (int r = 0; r < 400; ++r) {
+    s.round(est, tsc);
+    if (r >= 8) {
+      const std::int64_t err = error_at(est.timebase(), s, tsc);
+      ++total;
+      if (std::llabs(err) <= est.timebase().error_ns) ++covered;
+      sum_sq += static_cast<double>(err) * static_cast<double>(err);
+      worst = std::max<std::int64_t>(worst, std::llabs(err));
+    }
+    tsc += s.hz * 0.05;
+  }
+  EXPECT_GE(covered, total * 95 / 100);
+  EXPECT_EQ(est.bends_seen() + est.steps_seen(), 0u);
+  const double rms = std::sqrt(sum_sq / total);
+  EXPECT_LT(rms, 30);
+  std::printf("timebase 2 GHz, 20-60 ns brackets, 20%% preempted reads: RMS error %.1f ns, worst %lld ns, reported %lld ns\n",
+              rms, static_cast<long long>(worst), static_cast<long long>(est.timebase().error_ns));
 }

@@ -1,0 +1,381 @@
+#include "hwclock/rtc_drift.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace linetime::hwclock {
+
+namespace {
+
+constexpr std::size_t kMaxRtcFileBytes = 4096;
+constexpr const char* kMagic = "linetime-rtc";
+
+std::vector<std::string> words(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  auto space = [&](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i > start) out.emplace_back(text.substr(start, i - start));
+  }
+  return out;
+}
+
+std::optional<double> number(const std::string& w) {
+  if (w.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(w.c_str(), &end);
+  if (end != w.c_str() + w.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+// "<seconds>.<9 digits>", seconds possibly negative.
+std::optional<std::int64_t> fixed_ns(const std::string& w) {
+  const auto dot = w.find('.');
+  if (dot == std::string::npos || w.size() - dot - 1 != 9) return std::nullopt;
+  const std::string sec = w.substr(0, dot), frac = w.substr(dot + 1);
+  if (sec.empty() || sec == "-") return std::nullopt;
+  for (std::size_t i = sec[0] == '-' ? 1 : 0; i < sec.size(); ++i) {
+    if (sec[i] < '0' || sec[i] > '9') return std::nullopt;
+  }
+  for (char c : frac) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  if (sec.size() > 12) return std::nullopt;
+  const std::int64_t s = std::strtoll(sec.c_str(), nullptr, 10);
+  const std::int64_t f = std::strtoll(frac.c_str(), nullptr, 10);
+  return sec[0] == '-' ? s * kNsPerSec - f : s * kNsPerSec + f;
+}
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+bool write_all(int fd, const std::string& data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+// --- the rtcfile ------------------------------------------------------------------
+
+std::string format_rtc_file(const RtcDriftState& s) {
+  const std::int64_t ref = s.ref_time.ticks();
+  const std::int64_t ref_s = ref >= 0 ? ref / kNsPerSec : -((-ref) / kNsPerSec);
+  const std::int64_t ref_ns = ref >= 0 ? ref % kNsPerSec : (-ref) % kNsPerSec;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%s 1 %s %s%" PRId64 ".%09" PRId64 " %.9f %.4f %u\n", kMagic,
+                rtc_timescale_name(s.timescale), ref < 0 && ref_s == 0 ? "-" : "", ref_s, ref_ns, s.offset.seconds(),
+                s.drift_ppm, s.samples);
+  return buf;
+}
+
+Expected<RtcDriftState, std::string> parse_rtc_file(std::string_view text) {
+  const std::vector<std::string> w = words(text);
+  if (w.empty()) return unexpected(std::string("the file is empty"));
+  if (w[0] != kMagic) return unexpected("it does not start with \"" + std::string(kMagic) + "\" (not linetime's rtcfile)");
+  if (w.size() != 7) return unexpected("expected 7 fields, found " + std::to_string(w.size()));
+  if (w[1] != "1") return unexpected("version " + w[1] + " is not known (this linetime reads version 1)");
+  RtcDriftState s;
+  if (w[2] == "utc") {
+    s.timescale = RtcTimescale::kUtc;
+  } else if (w[2] == "local") {
+    s.timescale = RtcTimescale::kLocal;
+  } else {
+    return unexpected("timescale '" + w[2] + "' is neither utc nor local");
+  }
+  const auto ref = fixed_ns(w[3]);
+  if (!ref) return unexpected("'" + w[3] + "' is not a reference time (seconds with 9 decimals)");
+  s.ref_time = UtcTime(*ref);
+  const auto offset = number(w[4]);
+  if (!offset || std::fabs(*offset) > 1e9) return unexpected("'" + w[4] + "' is not an offset in seconds");
+  s.offset = Duration::from_seconds(*offset);
+  const auto drift = number(w[5]);
+  if (!drift || std::fabs(*drift) > kMaxRtcDriftPpm) {
+    return unexpected("'" + w[5] + "' is not a drift within ±" + std::to_string(static_cast<int>(kMaxRtcDriftPpm)) +
+                      " ppm");
+  }
+  s.drift_ppm = *drift;
+  const auto samples = number(w[6]);
+  if (!samples || *samples < 0 || *samples > 1e9 || std::floor(*samples) != *samples) {
+    return unexpected("'" + w[6] + "' is not a sample count");
+  }
+  s.samples = static_cast<std::uint32_t>(*samples);
+  return s;
+}
+
+RtcFileRead read_rtc_file(const std::string& path) {
+  RtcFileRead r;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    if (e == ENOENT) {
+      r.missing = true;
+      r.message = "rtcfile " + path +
+                  " does not exist yet; the RTC is used uncorrected (normal on the first start: it is written once "
+                  "the clock is synchronized)";
+    } else {
+      r.message = "cannot read rtcfile " + path + ": " + std::strerror(e) +
+                  "; the RTC is used uncorrected — make it readable by the daemon's user or fix the rtcfile line";
+    }
+    return r;
+  }
+  std::string text;
+  char buf[512];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMaxRtcFileBytes) break;
+  }
+  ::close(fd);
+  if (text.size() > kMaxRtcFileBytes) {
+    r.message = "rtcfile " + path + " is larger than " + std::to_string(kMaxRtcFileBytes) +
+                " bytes, not an rtcfile; the RTC is used uncorrected — check the rtcfile line, or delete the file";
+    return r;
+  }
+  auto parsed = parse_rtc_file(text);
+  if (!parsed) {
+    r.message = "rtcfile " + path + ": " + parsed.error() +
+                "; the RTC is used uncorrected — the file is rewritten once the clock is synchronized, or delete it now";
+    return r;
+  }
+  r.state = *parsed;
+  return r;
+}
+
+std::string write_rtc_file(const std::string& path, const RtcDriftState& s) {
+  const std::string tmp = path + ".tmp";
+  const std::string dir = directory_of(path);
+  auto fail = [&](const char* step, int e, bool remove_tmp) {
+    if (remove_tmp) ::unlink(tmp.c_str());
+    return "cannot write rtcfile " + path + " (" + step + "): " + std::strerror(e) + " — make " + dir +
+           " writable by the daemon's user (the previous rtcfile, if any, is unchanged)";
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail("creating the temporary file", errno, false);
+  if (!write_all(fd, format_rtc_file(s))) {
+    const int e = errno;
+    ::close(fd);
+    return fail("writing", e, true);
+  }
+  if (::fsync(fd) < 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail("fsync", e, true);
+  }
+  if (::close(fd) < 0) return fail("close", errno, true);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename", errno, true);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("opening the directory to fsync it", errno, false);
+  const int rc = ::fsync(dfd);
+  const int e = errno;
+  ::close(dfd);
+  if (rc < 0 && e != EINVAL) return fail("fsync of the directory", e, false);
+  return {};
+}
+
+Expected<Duration, std::string> boot_step(const RtcMeasurement& m, const RtcDriftState& s) {
+  if (m.rtc < s.ref_time - Duration::from_s(60)) {
+    return unexpected(std::string("the RTC reads earlier than the rtcfile's last measurement: it was reset or its "
+                                  "battery died; not setting the clock from it — replace the battery; linetime sets "
+                                  "the RTC again once synchronized"));
+  }
+  // The offset grows with system time; the RTC's reading is close enough to
+  // it for the extrapolation (a 1000 ppm error over a 1 s offset is 1 µs).
+  const UtcTime corrected = m.rtc + s.offset_at(m.rtc + s.offset);
+  return corrected - m.system;
+}
+
+// --- RtcDriftTracker ----------------------------------------------------------------
+
+RtcDriftTracker::RtcDriftTracker(RtcTimescale timescale, std::optional<RtcDriftState> prior)
+    : timescale_(timescale), prior_(prior) {}
+
+void RtcDriftTracker::add(const RtcMeasurement& m) {
+  ring_[head_] = Sample{m.system.ticks(), m.offset().ns()};
+  head_ = (head_ + 1) % kMaxSamples;
+  if (count_ < kMaxSamples) ++count_;
+}
+
+void RtcDriftTracker::on_rtc_set(const RtcMeasurement& after) {
+  const std::optional<RtcDriftState> s = state();
+  if (s) {
+    // The offset the RTC would have had without the write: the newest
+    // measurement carried forward with the drift (the fitted line's offset
+    // lags while the drift is still unknown). Both measurements see the
+    // rollover equally late, so that delay cancels from the jump.
+    std::int64_t before = s->offset_at(after.system).ns();
+    if (count_ > 0) {
+      const Sample& newest = at(count_ - 1);
+      before = newest.offset_ns + static_cast<std::int64_t>(std::llround(
+                                      static_cast<double>(after.system.ticks() - newest.system_ns) * s->drift_ppm * 1e-6));
+    }
+    const std::int64_t jump = after.offset().ns() - before;
+    for (std::size_t i = 0; i < count_; ++i) ring_[(head_ + kMaxSamples - count_ + i) % kMaxSamples].offset_ns += jump;
+    if (prior_) prior_->offset += Duration(jump);
+  }
+  add(after);
+}
+
+void RtcDriftTracker::on_clock_step(Duration by) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    Sample& p = ring_[(head_ + kMaxSamples - count_ + i) % kMaxSamples];
+    p.system_ns += by.ns();
+    p.offset_ns += by.ns();
+  }
+  if (prior_) {
+    prior_->ref_time += by;
+    prior_->offset += by;
+  }
+}
+
+std::optional<RtcDriftState> RtcDriftTracker::state() const {
+  if (count_ == 0) return prior_;
+  const Sample& newest = at(count_ - 1);
+  RtcDriftState s;
+  s.timescale = timescale_;
+  s.ref_time = UtcTime(newest.system_ns);
+  const double span_s = static_cast<double>(newest.system_ns - at(0).system_ns) * 1e-9;
+  // x: seconds before the newest sample; y: offset in seconds.
+  if (count_ >= 2 && span_s >= kMinSpan.seconds()) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      const double x = static_cast<double>(at(i).system_ns - newest.system_ns) * 1e-9;
+      const double y = static_cast<double>(at(i).offset_ns) * 1e-9;
+      sx += x;
+      sy += y;
+      sxx += x * x;
+      sxy += x * y;
+    }
+    const double n = static_cast<double>(count_);
+    const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+    s.offset = Duration::from_seconds((sy - slope * sx) / n);
+    s.drift_ppm = std::fmax(-kMaxRtcDriftPpm, std::fmin(kMaxRtcDriftPpm, slope * 1e6));
+    s.samples = static_cast<std::uint32_t>(count_);
+    return s;
+  }
+  // Too short to fit a drift: the prior drift (or none) through the samples.
+  s.drift_ppm = prior_ ? prior_->drift_ppm : 0;
+  s.samples = prior_ ? prior_->samples : 0;
+  double sum = 0;
+  for (std::size_t i = 0; i < count_; ++i) {
+    const double x = static_cast<double>(at(i).system_ns - newest.system_ns) * 1e-9;
+    sum += static_cast<double>(at(i).offset_ns) * 1e-9 - x * s.drift_ppm * 1e-6;
+  }
+  s.offset = Duration::from_seconds(sum / static_cast<double>(count_));
+  return s;
+}
+
+// --- RtcSteering --------------------------------------------------------------------
+
+namespace {
+std::optional<RtcDriftState> prior_from(const RtcSteeringConfig& cfg, std::string& message) {
+  if (cfg.rtcfile.empty()) return std::nullopt;
+  RtcFileRead r = read_rtc_file(cfg.rtcfile);
+  message = r.message;
+  if (r.state && r.state->timescale != cfg.rtc.timescale) {
+    message = "rtcfile " + cfg.rtcfile + " was written for an RTC in " + rtc_timescale_name(r.state->timescale) +
+              " time, but rtcdevice says " + rtc_timescale_name(cfg.rtc.timescale) +
+              "; the RTC is used uncorrected — fix the rtcdevice line, or delete the file if the RTC was changed";
+    return std::nullopt;
+  }
+  return r.state;
+}
+}  // namespace
+
+RtcSteering::RtcSteering(RtcDevice& rtc, RtcSystemClock sys, RtcSteeringConfig cfg)
+    : rtc_(rtc), sys_(std::move(sys)), cfg_(std::move(cfg)), tracker_(cfg_.rtc.timescale) {}
+
+RtcSteering::Boot RtcSteering::boot() {
+  Boot b;
+  if (cfg_.rtcfile.empty()) {
+    b.message = "no rtcfile: the system clock is not set from the RTC";
+    return b;
+  }
+  std::string message;
+  const std::optional<RtcDriftState> prior = prior_from(cfg_, message);
+  tracker_ = RtcDriftTracker(cfg_.rtc.timescale, prior);
+  if (!prior) {
+    b.message = message;
+    return b;
+  }
+  auto m = measure_rtc(rtc_, sys_, cfg_.rtc);
+  if (!m) {
+    b.message = m.error().message() + "; the system clock is not set from the RTC";
+    return b;
+  }
+  auto step = boot_step(*m, *prior);
+  if (!step) {
+    b.message = "rtcfile " + cfg_.rtcfile + ": " + step.error();
+    return b;
+  }
+  b.step = *step;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "system clock set from %s: RTC corrected by %+.6f s (drift %+.3f ppm), step %+.6f s",
+                rtc_.name().c_str(), prior->offset_at(m->rtc + prior->offset).seconds(), prior->drift_ppm,
+                step->seconds());
+  b.message = buf;
+  return b;
+}
+
+std::string RtcSteering::update(MonoTime now, bool synchronized) {
+  if (!synchronized || (cfg_.rtcfile.empty() && !cfg_.rtcsync)) return {};
+  if (last_run_ && now - *last_run_ < cfg_.interval) return {};
+  last_run_ = now;
+  return measure_and_steer();
+}
+
+std::string RtcSteering::shutdown(bool synchronized) {
+  if (!synchronized || (cfg_.rtcfile.empty() && !cfg_.rtcsync)) return {};
+  return measure_and_steer();
+}
+
+std::string RtcSteering::measure_and_steer() {
+  std::string out;
+  auto m = measure_rtc(rtc_, sys_, cfg_.rtc);
+  if (!m) return m.error().message();
+  last_offset_ = m->offset();
+  if (!cfg_.rtcfile.empty()) tracker_.add(*m);
+  const bool off = std::llabs(m->offset().ns()) > cfg_.write_tolerance.ns();
+  if (cfg_.rtcsync && (cfg_.rtcfile.empty() || off)) {
+    const RtcStatus s = set_rtc_from_system(rtc_, sys_, cfg_.rtc);
+    if (!s.ok()) return s.message();
+    ++writes_;
+    auto after = measure_rtc(rtc_, sys_, cfg_.rtc);
+    if (!after) return after.error().message();
+    last_offset_ = after->offset();
+    if (!cfg_.rtcfile.empty()) tracker_.on_rtc_set(*after);
+  }
+  if (!cfg_.rtcfile.empty()) {
+    if (const auto st = tracker_.state()) out = write_rtc_file(cfg_.rtcfile, *st);
+  }
+  return out;
+}
+
+}  // namespace linetime::hwclock
