@@ -410,9 +410,9 @@ ClockCommand Discipline::on_sample(SourceId id, const SourceHeader& header, cons
   const bool truechimer = src.status == SourceStatus::kSystemPeer || src.status == SourceStatus::kSurvivor ||
                           src.status == SourceStatus::kExcess;
   if (usable && truechimer) {
-    // The sample measured the offset at its midpoint; carry it to `now`.
-    const double z_s = sample.offset.seconds() + (loop_.freq() - applied_freq_) * (now - sample.time).seconds();
-    switch (loop_.measure(z_s, r_s2)) {
+    // The sample measured the offset at its midpoint, one poll ago for an
+    // interleaved one; the loop filter carries it to `now`.
+    switch (loop_.measure(sample.offset.seconds(), r_s2, (now - sample.time).seconds())) {
       case MeasureResult::kAccepted: ++counters_.updates; break;
       case MeasureResult::kOutlier: ++counters_.outliers; break;
       case MeasureResult::kAcceptedAfterChange:
