@@ -134,6 +134,7 @@ struct DisciplineCounters {
   std::uint64_t updates = 0;        // loop filter measurements accepted
   std::uint64_t steps = 0;
   std::uint64_t stepouts_cancelled = 0;
+  std::uint64_t path_changes = 0;   // minimum-delay windows restarted on a lengthened path
 };
 
 class Discipline {
@@ -171,7 +172,7 @@ class Discipline {
     ClockFilter filter;
     std::uint8_t reach = 0;
     std::uint8_t misses = 0;
-    std::vector<double> delays_s;  // recent round trips, for the path's minimum
+    std::vector<double> delays_s;  // recent round trips (oldest first), for the path's minimum
     SourceStatus status = SourceStatus::kNoSample;
     std::uint64_t selected = 0;
   };
@@ -183,6 +184,7 @@ class Discipline {
 
   double root_distance(const Source& s, UtcTime now) const;
   double measurement_var(const Source& s, const Sample& sample) const;
+  bool path_lengthened(const Source& s) const;
   Selection select(UtcTime now);
   void advance(UtcTime now);
   void set_frequency(UtcTime now, double freq);

@@ -18,18 +18,23 @@ void LoopFilter::Kf::predict(double dt, double applied_freq) {
   p11 += q * dt;
 }
 
-void LoopFilter::Kf::update(double z, double r) {
-  const double innov = z - x;
-  const double s = p00 + r;
+void LoopFilter::Kf::update(double z, double r, double age, double applied_freq) {
+  // The measurement sees x - age * (v - u): H = [1, -age]. The frequency's
+  // random walk over the age is not in the state; its effect on the offset
+  // (q age^3 / 3) counts as measurement noise.
+  const double innov = innovation(z, age, applied_freq);
+  const double r_total = r + q * age * age * age / 3;
+  const double s = innovation_var(r_total, age);
   ll += -0.5 * (std::log(s) + innov * innov / s);
-  const double k0 = p00 / s;
-  const double k1 = p01 / s;
+  const double ph0 = p00 - age * p01;  // P H^T
+  const double ph1 = p01 - age * p11;
+  const double k0 = ph0 / s;
+  const double k1 = ph1 / s;
   x += k0 * innov;
   v += k1 * innov;
-  const double a = p00, b = p01;
-  p00 = (1 - k0) * a;
-  p01 = (1 - k0) * b;
-  p11 = std::max(p11 - k1 * b, 1e-30);
+  p00 = std::max(p00 - k0 * ph0, 1e-30);
+  p01 -= k0 * ph1;
+  p11 = std::max(p11 - k1 * ph1, 1e-30);
 }
 
 LoopFilter::LoopFilter(LoopConfig cfg) : cfg_(cfg), poll_(cfg.min_poll_log2) { kf_.q = cfg.initial_wander_per_s; }
@@ -77,14 +82,17 @@ void LoopFilter::predict(UtcTime now, double applied_freq) {
   const double dt = (now - t_).seconds();
   if (dt <= 0) return;
   t_ = now;
+  applied_freq_ = applied_freq;
   kf_.predict(dt, applied_freq);
   for (Kf& s : shadow_) s.predict(dt, applied_freq);
 }
 
-MeasureResult LoopFilter::measure(double offset_s, double r_s2) {
-  const double innov = offset_s - kf_.x;
+MeasureResult LoopFilter::measure(double offset_s, double r_s2, double age_s) {
+  age_s = std::max(age_s, 0.0);
+  const double innov = kf_.innovation(offset_s, age_s, applied_freq_);
   MeasureResult result = MeasureResult::kAccepted;
-  if (updates_ >= 4 && innov * innov > cfg_.outlier_gate_sigmas * cfg_.outlier_gate_sigmas * (kf_.p00 + r_s2)) {
+  if (updates_ >= 4 &&
+      innov * innov > cfg_.outlier_gate_sigmas * cfg_.outlier_gate_sigmas * kf_.innovation_var(r_s2, age_s)) {
     const bool same_sign = outlier_count_ > 0 && (innov > 0) == (outlier_sum_s_ > 0);
     if (!same_sign) {
       outlier_count_ = 0;
@@ -110,10 +118,10 @@ MeasureResult LoopFilter::measure(double offset_s, double r_s2) {
     result = MeasureResult::kAcceptedAfterChange;
   }
   outlier_count_ = 0;
-  kf_.update(offset_s, r_s2);
+  kf_.update(offset_s, r_s2, age_s, applied_freq_);
   ++updates_;
   if (result == MeasureResult::kAccepted && updates_ > 8) {
-    for (Kf& s : shadow_) s.update(offset_s, r_s2);
+    for (Kf& s : shadow_) s.update(offset_s, r_s2, age_s, applied_freq_);
     adapt(r_s2);
   } else {
     reset_shadows();  // start-up or a change: the shadows restart from the main filter

@@ -54,8 +54,16 @@ class LoopFilter {
   void stepped(double step_s);
   // The clock's reading moved without the offset changing (a leap second).
   void shift_time(Duration d) { t_ += d; }
-  // One offset measurement at the time of the last predict(), with variance `r_s2`.
-  MeasureResult measure(double offset_s, double r_s2);
+  // One offset measurement with variance `r_s2`, taken `age_s` seconds before
+  // the time of the last predict(). The offset must be expressed as if the
+  // correction in force now had been in force since the measurement (the clock
+  // filter's and the association's re-expression on every frequency change do
+  // that); the filter carries it forward with its own frequency estimate and
+  // weighs it by how much that estimate's uncertainty grows over `age_s`. An
+  // interleaved sample describes the exchange one poll earlier: treating it as
+  // a measurement of the present would feed the frequency a delayed error and
+  // make the loop ring.
+  MeasureResult measure(double offset_s, double r_s2, double age_s = 0);
 
   double offset_s() const { return kf_.x; }
   double freq() const { return kf_.v; }
@@ -77,7 +85,11 @@ class LoopFilter {
     double q = 0;
     double ll = 0;  // log-likelihood of the measurements since the last reset
     void predict(double dt, double applied_freq);
-    void update(double z, double r);
+    // The innovation's variance and the innovation of a measurement `age`
+    // seconds old, under the correction `applied_freq`.
+    double innovation(double z, double age, double applied_freq) const { return z - (x - age * (v - applied_freq)); }
+    double innovation_var(double r, double age) const { return p00 - 2 * age * p01 + age * age * p11 + r; }
+    void update(double z, double r, double age, double applied_freq);
   };
   void adapt(double r_s2);
   void reset_shadows();
@@ -85,6 +97,7 @@ class LoopFilter {
   LoopConfig cfg_;
   bool started_ = false;
   UtcTime t_{};
+  double applied_freq_ = 0;  // the correction of the last predict()
   Kf kf_;
   Kf shadow_[2];
   int window_n_ = 0;

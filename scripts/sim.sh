@@ -16,5 +16,5 @@ case "${1:-}" in
   -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
 esac
 [ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build tests/sim/sim_scenarios >/dev/null
+ninja -C build -j1 tests/sim/sim_scenarios >/dev/null
 build/tests/sim/sim_scenarios --header "$@"

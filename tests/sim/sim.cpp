@@ -82,6 +82,7 @@ class Engine {
         end_s_(long_run ? sc.long_duration_s : sc.duration_s),
         osc_rng_(stream_seed(sc.seed, 0)),
         poll_rng_(stream_seed(sc.seed, 1)),
+        late_rng_(stream_seed(sc.seed, 2)),
         disc_(sc.cfg) {
     for (std::size_t i = 0; i < sc.servers.size(); ++i) {
       path_rng_.emplace_back(stream_seed(sc.seed, 100 + i));
@@ -99,6 +100,8 @@ class Engine {
       clients_.push_back(std::move(c));
     }
     memory_.resize(sc.servers.size());
+    timer_due_.assign(sc.servers.size() + 1, UtcTime{});
+    timer_late_s_.assign(sc.servers.size() + 1, 0.0);
     omega_ = sc.osc.freq_error_ppm * 1e-6;
     local_s_ = utc_rel(0) - sc.osc.initial_offset_s;
     u_ = disc_.initial_frequency_ppm() * 1e-6;
@@ -121,6 +124,12 @@ class Engine {
   }
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+
+  void set_punctual_twin(const Result& r) {
+    result_.punctual_rms_offset_s = r.rms_offset_s;
+    result_.punctual_max_offset_s = r.max_offset_s;
+    result_.punctual_rms_freq_ppm = r.rms_freq_ppm;
+  }
 
   Result run() {
     // Oscillator updates and scoring happen at k + 0.5 s, off the whole seconds
@@ -150,7 +159,7 @@ class Engine {
         }
       }
       if (running_) {
-        const double tt = true_time_of_local(utc_to_rel(disc_.next_timer()));
+        const double tt = true_time_of_local(late_local_s(0, disc_.next_timer()));
         if (tt < next) {
           next = tt;
           kind = 3;
@@ -234,12 +243,23 @@ class Engine {
     return d;
   }
 
-  // True time at which client i wants to send next (infinity once demobilized).
-  double next_poll_s(std::size_t i) const {
+  // Local time at which the loop runs a timer due at `due`: a new deadline
+  // draws a new lateness (deterministically, from its own stream).
+  double late_local_s(std::size_t timer, UtcTime due) {
+    if (sc_.timer_late_max_s <= 0) return utc_to_rel(due);
+    if (due != timer_due_[timer]) {
+      timer_due_[timer] = due;
+      timer_late_s_[timer] = sc_.timer_late_max_s * late_rng_.uniform();
+    }
+    return utc_to_rel(due) + timer_late_s_[timer];
+  }
+
+  // True time at which client i sends next (infinity once demobilized).
+  double next_poll_s(std::size_t i) {
     const Client& c = clients_[i];
     if (c.assoc.demobilized()) return std::numeric_limits<double>::infinity();
     if (c.assoc.counters().sent == 0) return std::max(c.start_s, t_);
-    return true_time_of_local(utc_to_rel(c.assoc.next_timer()));
+    return true_time_of_local(late_local_s(i + 1, c.assoc.next_timer()));
   }
 
   void poll(std::size_t i) {
@@ -501,7 +521,12 @@ class Engine {
   double end_s_;
   Rng osc_rng_;
   Rng poll_rng_;
+  Rng late_rng_;
   std::vector<Rng> path_rng_;
+  // Per timer (the discipline's, then each client's): the deadline last seen
+  // and how late the loop will run it.
+  std::vector<UtcTime> timer_due_;
+  std::vector<double> timer_late_s_;
   dsc::Discipline disc_;
   std::vector<Client> clients_;
   std::vector<ServerMemory> memory_;
@@ -531,6 +556,18 @@ class Engine {
 
 }  // namespace
 
-Result run(const Scenario& sc, bool long_run) { return Engine(sc, long_run).run(); }
+Result run(const Scenario& sc, bool long_run) {
+  std::optional<Result> twin;
+  if (sc.run_punctual_twin && sc.timer_late_max_s > 0) {
+    Scenario punctual = sc;
+    punctual.timer_late_max_s = 0;
+    punctual.run_punctual_twin = false;
+    punctual.check = nullptr;
+    twin = Engine(punctual, long_run).run();
+  }
+  Engine e(sc, long_run);
+  if (twin) e.set_punctual_twin(*twin);
+  return e.run();
+}
 
 }  // namespace linetime::sim

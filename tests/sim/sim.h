@@ -114,6 +114,13 @@ struct Scenario {
   bool iburst = true;
   bool xleave = false;  // clients ask for interleaved mode
   std::optional<LeapSpec> leap;
+  // The daemon's loop runs every timer (the discipline's and each
+  // association's) late by a uniform 0 .. timer_late_max_s of local time, as
+  // poll()'s millisecond resolution and the scheduler make it.
+  double timer_late_max_s = 0;
+  // With late timers: also run the scenario with punctual ones, for the check
+  // to compare (Result::punctual_*).
+  bool run_punctual_twin = false;
   double converge_band_s = 1e-3;  // converged once |offset| stays within this for 10 min
   std::vector<Outage> unscored;   // true-time windows left out of RMS and max
   Limits limits;
@@ -149,6 +156,10 @@ struct Result {
   std::vector<ModeChange> modes;
   discipline::DisciplineCounters counters;
   double final_offset_s = 0;
+  // The punctual twin's figures (Scenario::run_punctual_twin), else -1.
+  double punctual_rms_offset_s = -1;
+  double punctual_max_offset_s = -1;
+  double punctual_rms_freq_ppm = -1;
   bool pass = false;
   std::string failure;
 };
