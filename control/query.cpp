@@ -31,16 +31,22 @@ std::int64_t mono_ms() {
   return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
 }
 
+// Stratum 0/1 reference ids are ASCII codes (".GPS.", kisses ".RATE."); a
+// server that puts an address there anyway (chronyd's `local` sends
+// 127.127.1.1) is shown as an address rather than as unprintable bytes.
 std::string refid_text(std::uint32_t id, int stratum) {
-  char buf[24];
   if (stratum <= 1) {
     std::string s;
+    bool ascii = true;
     for (int shift = 24; shift >= 0; shift -= 8) {
       const char c = static_cast<char>((id >> shift) & 0xff);
-      if (c >= 0x20 && c < 0x7f) s += c;
+      if (c == 0) break;
+      ascii = ascii && c >= 0x20 && c < 0x7f;
+      s += c;
     }
-    return "." + s + ".";
+    if (ascii) return "." + s + ".";
   }
+  char buf[24];
   std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", id >> 24, (id >> 16) & 0xff, (id >> 8) & 0xff, id & 0xff);
   return buf;
 }

@@ -154,6 +154,9 @@ TEST(Query, SeveralSamplesPerServer) {
   EXPECT_EQ(results[0].requests, 2);
   EXPECT_EQ(server.answered(), 2);
   EXPECT_NEAR(results[0].offset_s, -0.040, 0.005);
+  // Stratum 1 with an address for a reference id (as chronyd's `local` sends):
+  // shown as the address, not as unprintable bytes.
+  EXPECT_EQ(results[0].refid, "198.18.0.9");
 }
 
 TEST(Query, UnsynchronizedServerIsRejected) {
