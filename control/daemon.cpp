@@ -18,8 +18,10 @@
 #include "control/association.h"
 #include "control/clock_driver.h"
 #include "control/driftfile.h"
+#include "control/format.h"
 #include "control/kernel_transport.h"
 #include "control/management.h"
+#include "control/metrics_http.h"
 #include "control/process.h"
 #include "control/ring_transport.h"
 #include "control/status.h"
@@ -218,6 +220,7 @@ class Daemon {
   bool upstream_rings_ = false;
   std::unique_ptr<KernelTransport> server_;
   std::unique_ptr<ManagementServer> management_;
+  std::unique_ptr<MetricsServer> metrics_;
   std::optional<shm::Segment> segment_;
   dataplane::Responder responder_;
   std::unique_ptr<DriftFile> drift_;
@@ -300,6 +303,16 @@ bool Daemon::setup() {
     log_(LOG_WARNING, "%s; status will not be available to linetimectl", mgmt.error().c_str());
   } else {
     management_ = std::move(*mgmt);
+  }
+  if (!opts_.no_metrics) {
+    auto m = MetricsServer::open(opts_.metrics.value_or(default_metrics_endpoint()),
+                                 [this] { return answer("metrics"); });
+    if (!m) {
+      log_(LOG_WARNING, "%s; metrics are still available through `linetimectl metrics`", m.error().c_str());
+    } else {
+      metrics_ = std::move(*m);
+      log_(LOG_INFO, "metrics on http://%s/metrics", to_string(metrics_->endpoint()).c_str());
+    }
   }
 
   if (!opts_.user.empty()) {
@@ -599,11 +612,18 @@ Status Daemon::status() {
 
 std::string Daemon::answer(std::string_view command) {
   if (command == "status" || command == "peers" || command == "json") return to_json(status()) + "\n";
+  if (command == "metrics") {  // with the dataplane's counters in appliance mode
+    const std::uint32_t lcores =
+        segment_ ? std::min(segment_->peer().lcores.load(std::memory_order_acquire), segment_->header().max_lcores) : 0;
+    if (lcores == 0) return format_metrics(status());
+    const CounterTable counters = read_counters(segment_->counters(), lcores);
+    return format_metrics(status(), &counters);
+  }
   if (command == "reload") {
     g_reload = 1;
     return "reload scheduled\n";
   }
-  return "error: unknown request '" + std::string(command) + "' (known: status, peers, reload, ping)\n";
+  return "error: unknown request '" + std::string(command) + "' (known: status, peers, metrics, reload, ping)\n";
 }
 
 int Daemon::run() {
@@ -635,11 +655,13 @@ int Daemon::run() {
     upstream_->pollfds(fds);
     if (server_) server_->pollfds(fds);
     if (management_) management_->pollfds(fds);
+    if (metrics_) metrics_->pollfds(fds);
     ::poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
 
     upstream_->drain([this](const Datagram& d) { on_datagram(d); }, [this](const TxReport& r) { on_tx(r); });
     if (server_) server_->drain([this](const Datagram& d) { serve(d); }, [](const TxReport&) {});
     if (management_) management_->service(mono_now().ticks() / 1'000'000);
+    if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(mono_now());
   }
   if (drift_ && discipline_->state().mode != discipline::SyncMode::kUnsynchronized) {

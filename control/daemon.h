@@ -33,6 +33,8 @@ struct DaemonOptions {
   std::uint16_t upstream_port = 40000;  // --upstream-port: appliance mode's request source port
   std::optional<double> duration_s; // --duration: stop after this many seconds (tests, demos)
   std::string drift_path;           // overrides `driftfile`
+  std::optional<Endpoint> metrics;  // --metrics ADDR:PORT: Prometheus endpoint (default 127.0.0.1:9123)
+  bool no_metrics = false;          // --metrics off
 };
 
 inline constexpr const char* kDefaultControlSocket = "/run/linetime/control.sock";

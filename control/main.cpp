@@ -8,6 +8,7 @@
 
 #include "control/check_config.h"
 #include "control/daemon.h"
+#include "control/metrics_http.h"
 
 using namespace linetime::control;
 
@@ -17,7 +18,7 @@ void usage(std::FILE* to) {
   std::fputs(
       "usage: linetime-control [-c FILE] [-n] [-g] [-q] [-x] [-u USER[:GROUP]] [-p PIDFILE] [-l LOGFILE]\n"
       "                        [-s SOCKET] [-f DRIFTFILE] [--serve ADDR:PORT] [--shm NAME [--upstream-port N]]\n"
-      "                        [--duration SECONDS]\n"
+      "                        [--metrics ADDR:PORT|off] [--duration SECONDS]\n"
       "       linetime-control --check-config FILE\n"
       "\n"
       "  -c FILE            configuration in ntp.conf's dialect (default /etc/ntp.conf)\n"
@@ -38,6 +39,8 @@ void usage(std::FILE* to) {
       "                     and send upstream requests through the dataplane\n"
       "  --upstream-port N  appliance mode: UDP source port of upstream requests (default 40000; must\n"
       "                     be inside the dataplane's --upstream-ports range)\n"
+      "  --metrics ADDR:PORT Prometheus metrics over HTTP at /metrics (default 127.0.0.1:9123,\n"
+      "                     loopback only); `--metrics off` serves none\n"
       "  --duration SECONDS stop after this long (bounded runs)\n"
       "  --check-config FILE validate a configuration without network access and exit\n"
       "\n"
@@ -116,6 +119,14 @@ int main(int argc, char** argv) {
       const std::string v = value();
       o.serve = parse_endpoint(v);
       if (!o.serve) bad("--serve " + v + ": expected ADDR:PORT, e.g. 198.18.0.1:123 or [2001:db8::1]:123");
+    } else if (a == "--metrics") {
+      const std::string v = value();
+      if (v == "off") {
+        o.no_metrics = true;
+      } else {
+        o.metrics = parse_host_port(v);
+        if (!o.metrics) bad("--metrics " + v + ": expected ADDR:PORT, e.g. 127.0.0.1:9123 or [::1]:9123, or off");
+      }
     } else if (a == "--shm") {
       o.shm_name = value();
     } else if (a == "--upstream-port") {

@@ -13,18 +13,25 @@
 #   - SIGHUP reloads the configuration keeping the sources' state;
 #   - with every upstream stopped it falls back to the local clock at
 #     stratum 10 (ntpdig sees it);
+#   - linetimectl: `peers` prints the ntpq -p table, `status` prints ntpstat's
+#     text and exits 0 when synchronised (2 once the daemon is gone),
+#     `metrics` and the HTTP endpoint on the node's loopback serve the
+#     Prometheus text, `query` measures the servers (the falseticker 0.5 s
+#     ahead) without adjusting anything;
 #   - SIGTERM writes the drift file and the daemon exits 0.
 # The host clock is never touched.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LT_CONTROL=$LT_BUILD/control/linetime-control
+LT_CTL=$LT_BUILD/control/linetimectl
 SHIM=$LT_BUILD/tests/integration/libno_kernel_stamps.so
 OFFSET_LIMIT_MS=1
 
 lt_setup
-lt_require_tools chronyd faketime ntpdig
+lt_require_tools chronyd faketime ntpdig curl
 [ -x "$LT_CONTROL" ] || lt_skip "$LT_CONTROL is not built"
+[ -x "$LT_CTL" ] || lt_skip "$LT_CTL is not built"
 [ -e "$SHIM" ] || lt_skip "$SHIM is not built"
 
 NODE=$LT_NS_CLI
@@ -87,49 +94,15 @@ lt_bg control "$NODE" "$LT_CONTROL" -n -x -c "$LT_TMP/node.conf" -s "$SOCK" \
   --serve 198.18.1.2:123 -p "$LT_TMP/control.pid" --duration 150
 CONTROL_PID=$LT_LAST_PID
 
-# The source table as `ntpq -p` prints it, from the management socket's JSON.
-peers() {
-  python3 - "$SOCK" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(2)
-s.connect(sys.argv[1])
-s.sendall(b"peers\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-st = json.loads(data)
-print("     remote           refid      st t when poll reach   delay   offset  jitter")
-print("=" * 79)
-for r in st["sources"]:
-    when = "-" if r["when_s"] is None else str(r["when_s"])
-    print("%s%-16s %-16s %2d %s %4s %4d %5o %7.3f %8.3f %7.3f" % (
-        r["tally"], r["remote"][:16], r["refid"][:16], r["stratum"], r["type"], when,
-        2 ** r["poll"], r["reach"], r["delay_ms"], r["offset_ms"], r["jitter_ms"]))
-sy = st["system"]
-print("system: %s, stratum %d, refid %s, offset %.3f ms, frequency %.3f ppm" % (
-    sy["mode"], sy["stratum"], sy["refid"], sy["offset_ms"], sy["frequency_ppm"]))
-PY
-}
-# status_field KEY: one system variable from the JSON.
+# The source table as `ntpq -p` prints it, and ntpstat's summary, from
+# linetimectl over the management socket.
+peers() { timeout -k 2 5 "$LT_CTL" -s "$SOCK" peers; }
+ntpstat_text() { timeout -k 2 5 "$LT_CTL" -s "$SOCK" status; }
+# status_field KEY: one system variable from `linetimectl status --json`
+# (which exits 1 while unsynchronised: the JSON is printed all the same).
 status_field() {
-  python3 - "$SOCK" "$1" <<'PY'
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(2)
-s.connect(sys.argv[1])
-s.sendall(b"status\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(json.loads(data)["system"][sys.argv[2]])
-PY
+  { timeout -k 2 5 "$LT_CTL" -s "$SOCK" status --json || true; } |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["system"][sys.argv[1]])' "$1"
 }
 synced_to_good() {
   local peer
@@ -145,6 +118,34 @@ lt_check synchronized $? "system peer $(status_field system_peer 2>/dev/null) af
 sleep 6  # a few more polls so the falseticker's status settles
 peers >"$LT_TMP/peers1.txt" 2>&1
 lt_show "$LT_TMP/peers1.txt"
+ntpstat_text >"$LT_TMP/status1.txt" 2>&1
+status_rc=$?
+lt_show "$LT_TMP/status1.txt"
+[ "$status_rc" = 0 ] && grep -Eq '^synchronised to NTP server \(198\.18\.[12]\.1\) at stratum 2$' "$LT_TMP/status1.txt" &&
+  grep -Eq '^   time correct to within [0-9]+ ms$' "$LT_TMP/status1.txt" &&
+  grep -Eq '^   polling server every [0-9.]+ s$' "$LT_TMP/status1.txt"
+lt_check linetimectl-status $? "exit code $status_rc, $(head -n 1 "$LT_TMP/status1.txt")"
+head -n 1 "$LT_TMP/peers1.txt" | grep -q '^     remote           refid      st t when poll reach   delay   offset  jitter$' &&
+  [ "$(awk 'NR > 2 && length($0) != 78' "$LT_TMP/peers1.txt" | wc -l)" = 0 ] &&
+  [ "$(grep -c '^[*+]198\.18\.[12]\.1 ' "$LT_TMP/peers1.txt")" = 2 ]
+lt_check linetimectl-peers $? "ntpq -p layout (78 columns), both good servers '*' or '+'"
+
+lt_run 10 "$LT_TMP/metrics.txt" - "$LT_CTL" -s "$SOCK" metrics
+grep -q '^linetime_synchronized 1$' "$LT_TMP/metrics.txt" &&
+  grep -q '^linetime_source_state{remote="198.18.3.1",state="falseticker",tally="x"} 1$' "$LT_TMP/metrics.txt"
+lt_check linetimectl-metrics $? "$(grep -c '^linetime_' "$LT_TMP/metrics.txt") samples over the management socket"
+lt_run 10 "$LT_TMP/metrics_http.txt" "$NODE" curl -sS --noproxy '*' --max-time 3 http://127.0.0.1:9123/metrics
+grep -q '^linetime_stratum 2$' "$LT_TMP/metrics_http.txt"
+lt_check metrics-http $? "GET http://127.0.0.1:9123/metrics in the node's namespace: $(grep '^linetime_stratum' "$LT_TMP/metrics_http.txt")"
+
+# One-shot query from the node's namespace: it measures, it never adjusts.
+lt_run 15 "$LT_TMP/query.txt" "$NODE" "$LT_CTL" query -t 4 198.18.1.1 198.18.3.1
+query_rc=$?
+lt_show "$LT_TMP/query.txt"
+q_good=$(sed -n 's/^server 198\.18\.1\.1, stratum 1, offset \([-+0-9.]*\), .*/\1/p' "$LT_TMP/query.txt")
+q_false=$(sed -n 's/^server 198\.18\.3\.1, stratum 1, offset \([-+0-9.]*\), .*/\1/p' "$LT_TMP/query.txt")
+[ "$query_rc" = 0 ] && lt_abs_below "${q_good:-x}" 0.001 && awk -v x="${q_false:-0}" 'BEGIN { exit !(x > 0.49 && x < 0.51) }'
+lt_check linetimectl-query $? "exit $query_rc; offsets ${q_good:-none} s (good) and ${q_false:-none} s (faketime +0.5 s)"
 
 grep -q '^x198.18.3.1 ' "$LT_TMP/peers1.txt"
 lt_check falseticker-marked $? "198.18.3.1 (faketime +0.5 s) shown with tally 'x'"
@@ -194,6 +195,10 @@ lt_check clean-exit $? "exit status $rc after SIGTERM"
 lt_check drift-written $? "drift file: $(cat "$LT_TMP/ntp.drift" 2>/dev/null)"
 [ ! -e "$LT_TMP/control.pid" ] && [ ! -e "$SOCK" ]
 lt_check pidfile-socket-removed $? "pid file and management socket removed at exit"
+ntpstat_text >"$LT_TMP/status_gone.txt" 2>&1
+status_rc=$?
+[ "$status_rc" = 2 ]
+lt_check linetimectl-status-unreachable $? "exit code $status_rc without a daemon: $(head -c 100 "$LT_TMP/status_gone.txt")"
 lt_log "control log:"
 lt_show "$LT_TMP/control.log"
 lt_finish
