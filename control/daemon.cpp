@@ -587,6 +587,7 @@ Status Daemon::status() {
     if (st.system_peer && *st.system_peer == p.id) {
       v.system_peer = r.remote;
       v.refid = r.remote;
+      v.poll_log2 = r.poll_log2;  // what ntpstat reports: how often the server is polled
     }
     const AssociationCounters& c = p.assoc->counters();
     r.sent = c.sent;

@@ -97,7 +97,10 @@ lt_wait_for 10 test -S "$LT_TMP/ltt5.sock"
 for n in 2 3 4 5; do lt_wait_for 30 synced "$LT_TMP/ltt$n.sock"; done
 section "node ltt2: linetimectl peers"
 lt_peers "$LT_TMP/ltt2.sock" | indent
-section "node ltt2: linetimectl status"
+section "node ltt2: linetimectl status (ntpstat's text and exit code)"
+lt_ntpstat "$LT_TMP/ltt2.sock" | indent
+echo "  exit code ${PIPESTATUS[0]}"
+section "nodes ltt2-ltt5 at a glance"
 for n in 2 3 4 5; do
   printf 'ltt%s: %s, stratum %s, offset %s ms\n' "$n" "$(lt_status_field "$LT_TMP/ltt$n.sock" mode)" \
     "$(lt_status_field "$LT_TMP/ltt$n.sock" stratum)" "$(lt_status_field "$LT_TMP/ltt$n.sock" offset_ms)"
@@ -134,8 +137,8 @@ dt = time.time() - t0
 print(f"  sent {sent}, answered {got} in {dt:.2f} s ({sent/dt:.0f} requests/s: the client's kernel socket is the limit here)")
 PY
 
-section "appliance: dataplane counters"
+section "appliance: linetimectl counters --shm $LT_SHM --interval 1"
+ip netns exec "$S" timeout 10 "$LT_CTL" counters --shm "$LT_SHM" --interval 1 | indent
 lt_stop_dataplane >/dev/null
-grep 'final counters:' "$LT_DP_LOG" | sed 's/^linetime-dataplane: //' | tr ' ' '\n' | grep = | paste -sd' ' | fold -s -w 100 | indent
 echo
 echo "demo: done in $((SECONDS - T0)) s; everything it made is being removed"

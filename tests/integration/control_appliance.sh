@@ -23,6 +23,7 @@ OFFSET_LIMIT_MS=1
 
 lt_setup
 lt_require_tools chronyd faketime ntpdig
+[ -x "$LT_CTL" ] || lt_skip "$LT_CTL is not built"
 [ -x "$LT_CONTROL" ] || lt_skip "$LT_CONTROL is not built"
 [ -e "$LT_SHIM" ] || lt_skip "$LT_SHIM is not built"
 lt_make_net

@@ -3,44 +3,17 @@
 LT_CONTROL=$LT_BUILD/control/linetime-control
 LT_SHIM=$LT_BUILD/tests/integration/libno_kernel_stamps.so
 
-# lt_ask SOCKET REQUEST: the daemon's answer on its management socket.
-lt_ask() {
-  python3 - "$1" "$2" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(2)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-sys.stdout.write(data.decode())
-PY
-}
+LT_CTL=$LT_BUILD/control/linetimectl
 
-# lt_status_field SOCKET KEY: one system variable.
+# lt_peers SOCKET / lt_ntpstat SOCKET: what an operator sees (ntpq -p, ntpstat).
+lt_peers() { timeout -k 2 5 "$LT_CTL" -s "$1" peers; }
+lt_ntpstat() { timeout -k 2 5 "$LT_CTL" -s "$1" status; }
+
+# lt_status_field SOCKET KEY: one system variable from `linetimectl status
+# --json` (which exits 1 while unsynchronised: the JSON is printed all the same).
 lt_status_field() {
-  lt_ask "$1" status | python3 -c 'import json, sys; print(json.load(sys.stdin)["system"][sys.argv[1]])' "$2"
-}
-
-# lt_peers SOCKET: the source table as `ntpq -p` prints it.
-lt_peers() {
-  lt_ask "$1" peers | python3 -c '
-import json, sys
-st = json.load(sys.stdin)
-print("     remote           refid      st t when poll reach   delay   offset  jitter")
-print("=" * 79)
-for r in st["sources"]:
-    when = "-" if r["when_s"] is None else str(r["when_s"])
-    print("%s%-16s %-16s %2d %s %4s %4d %5o %7.3f %8.3f %7.3f" % (
-        r["tally"], r["remote"][:16], r["refid"][:16], r["stratum"], r["type"], when,
-        2 ** r["poll"], r["reach"], r["delay_ms"], r["offset_ms"], r["jitter_ms"]))
-sy = st["system"]
-print("system: %s, stratum %d, refid %s, offset %.3f ms, frequency %.3f ppm" % (
-    sy["mode"], sy["stratum"], sy["refid"], sy["offset_ms"], sy["frequency_ppm"]))'
+  { timeout -k 2 5 "$LT_CTL" -s "$1" status --json || true; } |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["system"][sys.argv[1]])' "$2"
 }
 
 # lt_chrony_upstream NAME NS ADDR [faketime-offset]: a chronyd -x server with

@@ -22,17 +22,16 @@
 # The host clock is never touched.
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tests/integration/control_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/control_lib.sh"
 
-LT_CONTROL=$LT_BUILD/control/linetime-control
-LT_CTL=$LT_BUILD/control/linetimectl
-SHIM=$LT_BUILD/tests/integration/libno_kernel_stamps.so
 OFFSET_LIMIT_MS=1
 
 lt_setup
 lt_require_tools chronyd faketime ntpdig curl
 [ -x "$LT_CONTROL" ] || lt_skip "$LT_CONTROL is not built"
 [ -x "$LT_CTL" ] || lt_skip "$LT_CTL is not built"
-[ -e "$SHIM" ] || lt_skip "$SHIM is not built"
+[ -e "$LT_SHIM" ] || lt_skip "$LT_SHIM is not built"
 
 NODE=$LT_NS_CLI
 ip netns add "$NODE" || lt_skip "cannot create network namespaces"
@@ -40,7 +39,6 @@ LT_NAMESPACES+=("$NODE")
 ip -n "$NODE" link set lo up
 
 # Upstream i: namespace lt-<id>-upI, veth 198.18.I.1 (server) -- 198.18.I.2 (node).
-SERVERS=()
 for i in 1 2 3; do
   ns=lt-$LT_ID-up$i
   ip netns add "$ns" || lt_skip "cannot create network namespaces"
@@ -55,26 +53,10 @@ for i in 1 2 3; do
   # veth leaves UDP checksums partial; both directions carry NTP here.
   ip netns exec "$ns" ethtool -K "lt${LT_ID}u$i" tx off >/dev/null
   ip netns exec "$NODE" ethtool -K "lt${LT_ID}n$i" tx off >/dev/null
-  cat >"$LT_TMP/chrony$i.conf" <<EOF
-local stratum 1
-allow 198.18.0.0/15
-bindaddress 198.18.$i.1
-cmdport 0
-pidfile $LT_TMP/chrony$i.pid
-EOF
-  SERVERS+=("198.18.$i.1")
 done
-
-start_upstream() {  # I
-  local i=$1
-  if [ "$i" = 3 ]; then
-    lt_bg "chrony$i" "lt-$LT_ID-up$i" env LD_PRELOAD="$SHIM" faketime -f '+0.5' \
-      chronyd -x -d -u root -f "$LT_TMP/chrony$i.conf"
-  else
-    lt_bg "chrony$i" "lt-$LT_ID-up$i" chronyd -x -d -u root -f "$LT_TMP/chrony$i.conf"
-  fi
-}
-for i in 1 2 3; do start_upstream "$i"; done
+lt_chrony_upstream chrony1 "lt-$LT_ID-up1" 198.18.1.1
+lt_chrony_upstream chrony2 "lt-$LT_ID-up2" 198.18.2.1
+lt_chrony_upstream chrony3 "lt-$LT_ID-up3" 198.18.3.1 +0.5
 
 cat >"$LT_TMP/node.conf" <<EOF
 # A cluster node as the seeds configure it, pointed at the test's servers.
@@ -94,16 +76,9 @@ lt_bg control "$NODE" "$LT_CONTROL" -n -x -c "$LT_TMP/node.conf" -s "$SOCK" \
   --serve 198.18.1.2:123 -p "$LT_TMP/control.pid" --duration 150
 CONTROL_PID=$LT_LAST_PID
 
-# The source table as `ntpq -p` prints it, and ntpstat's summary, from
-# linetimectl over the management socket.
-peers() { timeout -k 2 5 "$LT_CTL" -s "$SOCK" peers; }
-ntpstat_text() { timeout -k 2 5 "$LT_CTL" -s "$SOCK" status; }
-# status_field KEY: one system variable from `linetimectl status --json`
-# (which exits 1 while unsynchronised: the JSON is printed all the same).
-status_field() {
-  { timeout -k 2 5 "$LT_CTL" -s "$SOCK" status --json || true; } |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["system"][sys.argv[1]])' "$1"
-}
+peers() { lt_peers "$SOCK"; }
+ntpstat_text() { lt_ntpstat "$SOCK"; }
+status_field() { lt_status_field "$SOCK" "$1"; }
 synced_to_good() {
   local peer
   peer=$(status_field system_peer 2>/dev/null) || return 1
