@@ -33,7 +33,6 @@ for i in 1 2 3; do ip -n "$C" addr add "198.18.0.1$i/$LT_V4_LEN" dev "$LT_IF_CLI
 lt_chrony_upstream up1 "$C" 198.18.0.11
 lt_chrony_upstream up2 "$C" 198.18.0.12
 lt_chrony_upstream up3 "$C" 198.18.0.13 +0.5
-UP_PIDS=$(ip netns pids "$C")
 
 lt_start_dataplane af_packet 150 --tap "$LT_IF_TAP" --upstream-ports "$UPSTREAM_PORTS"
 lt_sysctl "$S" "net/ipv6/conf/$LT_IF_TAP/addr_gen_mode" 1
@@ -84,8 +83,10 @@ stratum=$(lt_ntpdig_field "$C" "$LT_V4_SRV" stratum)
 lt_check dataplane-serves-2 $? "ntpdig $LT_V4_SRV: stratum ${stratum:-none} (published by the control)"
 lt_show "$LT_TMP/ntpdig.out"
 
-# shellcheck disable=SC2086
-lt_kill_pids $UP_PIDS
+# Only the upstream servers run in the client namespace by now (faketime runs
+# its chronyd as a child, so take the namespace's processes, not our pids).
+# shellcheck disable=SC2046
+lt_kill_pids $(ip netns pids "$C")
 local_clock() { [ "$(lt_status_field "$SOCK" stratum 2>/dev/null)" = 10 ]; }
 lt_wait_for 60 local_clock
 lt_check local-clock-fallback $? "stratum $(lt_status_field "$SOCK" stratum 2>/dev/null)"
