@@ -1,5 +1,6 @@
 #include "dataplane/loadgen/options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -104,6 +105,12 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
       continue;
     }
     if (a == "--help" || a == "-h") return fail(usage());
+    static const char* const kTakesValue[] = {"--port", "--dst-mac", "--dst", "--src", "--src-ports", "--rate",
+                                              "--rates", "--rate-max", "--max-loss", "--duration", "--count",
+                                              "--drain", "--slice", "--csv", "--json", "--lab-network"};
+    if (std::find(std::begin(kTakesValue), std::end(kTakesValue), a) == std::end(kTakesValue)) {
+      return fail("unknown option '" + a + "'\n" + usage());
+    }
     if (!value()) return fail(a + " needs a value (see --help)");
     if (a == "--port") {
       if (!integer(v, n) || n > 0xffff) return fail("--port takes a DPDK port id like 0, not '" + v + "'");
@@ -167,8 +174,6 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
       if (!p) return fail("--lab-network: " + p.error());
       o.lab_network = *p;
       o.have_lab_network = true;
-    } else {
-      return fail("unknown option '" + a + "'\n" + usage());
     }
   }
   if (!have_mac) return fail("--dst-mac is required: the MAC address of the server (or of the next hop)");
