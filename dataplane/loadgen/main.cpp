@@ -166,15 +166,26 @@ class Generator {
     if (rte_pktmbuf_alloc_bulk(pool_, tx, want) != 0) return 0;
     const std::uint64_t t1 = ntp_now(rte_rdtsc());
     const std::uint64_t clients = opt_.population.clients();
-    std::uint64_t c = next_client_;
-    for (unsigned i = 0; i < want; ++i) {
-      std::uint64_t origin = 0, receive = 0;
-      exchanges_.on_send(c, t1, origin, receive);
-      rte_mbuf* m = tx[i];
-      m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
-      m->pkt_len = kRequestFrameLength;
-      templates_.write(c, rte_pktmbuf_mtod(m, std::uint8_t*), origin, receive, t1);
-      if (++c == clients) c = 0;
+    if (exchanges_.interleaved()) {
+      std::uint64_t c = next_client_;
+      for (unsigned i = 0; i < want; ++i) {
+        std::uint64_t origin = 0, receive = 0;
+        exchanges_.on_send(c, t1, origin, receive);
+        rte_mbuf* m = tx[i];
+        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
+        m->pkt_len = kRequestFrameLength;
+        templates_.write(c, rte_pktmbuf_mtod(m, std::uint8_t*), origin, receive, t1);
+        if (++c == clients) c = 0;
+      }
+    } else {
+      std::uint8_t* data[kBurst];
+      for (unsigned i = 0; i < want; ++i) {
+        rte_mbuf* m = tx[i];
+        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
+        m->pkt_len = kRequestFrameLength;
+        data[i] = rte_pktmbuf_mtod(m, std::uint8_t*);
+      }
+      templates_.write_basic_burst(next_client_, data, want, t1);
     }
     const std::uint16_t done = rte_eth_tx_burst(opt_.port, 0, tx, static_cast<std::uint16_t>(want));
     if (done < want) rte_pktmbuf_free_bulk(tx + done, want - done);

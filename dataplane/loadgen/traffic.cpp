@@ -25,17 +25,16 @@ std::uint16_t fold(std::uint32_t s) {
   return static_cast<std::uint16_t>(s);
 }
 
+// Big-endian 64-bit store and load: one byte swap and one unaligned move each.
 void put64(std::uint8_t* p, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<std::uint8_t>(v);
-    v >>= 8;
-  }
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
 }
 
 std::uint64_t get64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
 }
 
 // Signed 32.32 difference a - b, as the raw two's-complement value.
@@ -84,6 +83,33 @@ void RequestTemplates::write(std::uint64_t client, std::uint8_t* out, std::uint6
   const std::uint16_t stored = c == 0 ? 0xffff : c;  // zero would mean "no checksum"
   out[kUdpOffset + 6] = static_cast<std::uint8_t>(stored >> 8);
   out[kUdpOffset + 7] = static_cast<std::uint8_t>(stored);
+}
+
+void RequestTemplates::write_basic_burst(std::uint64_t first, std::uint8_t* const* out, unsigned n,
+                                         std::uint64_t transmit) const {
+  std::uint32_t a = static_cast<std::uint32_t>(first % population_.addresses);
+  std::uint32_t pi = static_cast<std::uint32_t>(first / population_.addresses);
+  const std::uint32_t tw = words64(transmit);
+  std::uint64_t be;
+  const std::uint64_t t = __builtin_bswap64(transmit);
+  std::memcpy(&be, &t, 8);
+  for (unsigned i = 0; i < n; ++i) {
+    const Template& tpl = templates_[a];
+    std::uint8_t* o = out[i];
+    const auto port = static_cast<std::uint16_t>(population_.first_port + pi);
+    std::memcpy(o, tpl.frame.data(), kRequestFrameLength);
+    o[kUdpOffset] = static_cast<std::uint8_t>(port >> 8);
+    o[kUdpOffset + 1] = static_cast<std::uint8_t>(port);
+    std::memcpy(o + kNtpOffset + 40, &be, 8);
+    const auto c = static_cast<std::uint16_t>(~fold(tpl.sum + port + tw));
+    const std::uint16_t stored = c == 0 ? 0xffff : c;
+    o[kUdpOffset + 6] = static_cast<std::uint8_t>(stored >> 8);
+    o[kUdpOffset + 7] = static_cast<std::uint8_t>(stored);
+    if (++a == population_.addresses) {
+      a = 0;
+      if (++pi == population_.ports) pi = 0;
+    }
+  }
 }
 
 FrameKind classify(const std::uint8_t* p, std::size_t length, const Population& population, Answer& answer) {

@@ -69,6 +69,12 @@ class RequestTemplates {
   void write(std::uint64_t client, std::uint8_t* out, std::uint64_t origin, std::uint64_t receive,
              std::uint64_t transmit) const;
 
+  // The basic-mode burst: requests of clients first, first + 1, ... (wrapping
+  // at clients()) into `out[0..n)`, all with T1 `transmit` and no origin or
+  // receive timestamp. Same bytes as write(), with the client's address and
+  // port stepped instead of divided out and T1's checksum words summed once.
+  void write_basic_burst(std::uint64_t first, std::uint8_t* const* out, unsigned n, std::uint64_t transmit) const;
+
   const Population& population() const { return population_; }
 
  private:

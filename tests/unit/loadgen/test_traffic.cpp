@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "dataplane/wire/checksum.h"
 #include "dataplane/wire/ethernet.h"
@@ -57,6 +58,22 @@ TEST(RequestTemplates, EveryClientsRequestIsAValidNtpRequest) {
     EXPECT_EQ(ntp->header->receive_ts.get(), receive);
     EXPECT_EQ(ntp->header->transmit_ts.get(), transmit);
     EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, c.dst_mac.bytes.begin()));
+  }
+}
+
+TEST(RequestTemplates, BasicBurstWritesTheSameBytes) {
+  const RequestConfig c = config();
+  const RequestTemplates t(c);
+  // 40 requests from client 30 wrap around the 35 clients.
+  std::vector<Frame> burst(40);
+  std::vector<std::uint8_t*> out;
+  for (Frame& f : burst) out.push_back(f.data());
+  const std::uint64_t t1 = 0xE1234567'89ABCDEFull;
+  t.write_basic_burst(30, out.data(), 40, t1);
+  Frame one{};
+  for (unsigned i = 0; i < 40; ++i) {
+    t.write((30 + i) % 35, one.data(), 0, 0, t1);
+    EXPECT_EQ(burst[i], one) << i;
   }
 }
 
