@@ -109,7 +109,14 @@ class Generator {
       }
       if (sending && (now >= end || (opt_.count != 0 && sent >= opt_.count))) {
         sending = false;
-        if (slice->sent + slice->received > 0) end_slice(*slice, total, now, step, rate);
+        // A last partial slice gets a row only if it is at least half a slice
+        // long: the scripts read slice rows as rates.
+        if (now - (next_slice - slice_ticks) >= slice_ticks / 2) {
+          end_slice(*slice, total, now, step, rate);
+        } else {
+          total.merge(*slice);
+          slice->clear();
+        }
         r.send_s = static_cast<double>(now - start) / static_cast<double>(hz_);
         drain_end = now + drain_ticks;
       }
