@@ -1,13 +1,25 @@
-// linetime-loadgen: sends NTP client requests on a DPDK port as fast as it can
-// (or at a fixed rate), receives what comes back, and records both in 100 ms
-// slices, so a server's rate can be compared as a distribution rather than a
-// single number on a machine whose speed changes under it.
+// linetime-loadgen: a client population for the latency lab. It sends NTP
+// client requests on any DPDK port from many source addresses and ports, at a
+// fixed rate, stepping through rates, or searching the highest rate a server
+// answers with at most 0.1 % loss (--find-max), in basic or interleaved mode.
+// Every answer gives four timestamps, so each step reports offered and
+// answered rate, loss, the share of interleaved answers and the distributions
+// of round-trip delay, server residence (T3 - T2) and the server's offset
+// against the generator's clock (on one host: the server's timestamp error).
 //
-//   linetime-loadgen [EAL options] -- --dst-mac MAC [options]
+//   linetime-loadgen [EAL options] -- --dst-mac MAC [options]     (--help)
 //
-// Requests are prebuilt (a template with a valid UDP checksum, the source
-// port varied over a range so clients look distinct), sent in bursts of 32.
-// Only 198.18.0.0/15 destinations are accepted.
+// Per packet it is cheap: requests are copied from prebuilt per-address
+// templates into bulk-allocated mbufs, with the UDP checksum from a
+// precomputed sum; sends go in bursts of 32 on a TSC schedule (pacer.h).
+// T1 is the TSC read just before the burst is written, T4 the TSC read when
+// rx_burst returns (or the port's hardware receive timestamp), both mapped to
+// UTC by the same Timebase the dataplane uses. It answers ARP for its client
+// addresses, so kernel servers can reply to them.
+//
+// Bounded: each step by --duration and --count, the run by the number of
+// steps. Destinations outside 198.18.0.0/15 and 127.0.0.0/8 are refused unless
+// --lab-network names the network they are on.
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -18,19 +30,24 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dataplane/loadgen/options.h"
+#include "dataplane/loadgen/pacer.h"
+#include "dataplane/loadgen/report.h"
+#include "dataplane/loadgen/search.h"
+#include "dataplane/loadgen/stats.h"
+#include "dataplane/loadgen/traffic.h"
 #include "dataplane/port.h"
-#include "dataplane/wire/checksum.h"
+#include "dataplane/wire/arp.h"
 #include "dataplane/wire/ethernet.h"
-#include "dataplane/wire/ipv4.h"
-#include "dataplane/wire/ntp.h"
-#include "dataplane/wire/udp.h"
+#include "hwclock/ntp_time.h"
+#include "hwclock/timebase.h"
 
 using namespace linetime;
-using namespace linetime::wire;
+using namespace linetime::loadgen;
 
 namespace {
 
@@ -42,170 +59,360 @@ void on_signal(int) { g_stop = true; }
   std::exit(1);
 }
 
-struct Options {
-  std::uint16_t port = 0;
-  MacAddress dst_mac;
-  bool have_dst_mac = false;
-  Ipv4Address dst = Ipv4Address::of(198, 18, 0, 1);
-  Ipv4Address src = Ipv4Address::of(198, 18, 1, 1);
-  std::uint16_t src_ports = 1024;  // distinct client ports
-  double rate = 0;                 // requests/s; 0 = as fast as the port takes them
-  double duration_s = 5;
-  double slice_s = 0.1;
-  std::string csv;
-};
+constexpr std::uint16_t kBurst = dataplane::kBurst;
 
-Options parse(int argc, char** argv) {
-  Options o;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) die(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--port") {
-      o.port = static_cast<std::uint16_t>(std::atoi(value().c_str()));
-    } else if (a == "--dst-mac") {
-      const auto m = parse_mac_address(value());
-      if (!m) die("--dst-mac takes a MAC address like 02:00:00:00:00:01");
-      o.dst_mac = *m;
-      o.have_dst_mac = true;
-    } else if (a == "--dst") {
-      const auto ip = parse_ipv4_address(value());
-      if (!ip) die("--dst takes an IPv4 address");
-      o.dst = *ip;
-    } else if (a == "--src") {
-      const auto ip = parse_ipv4_address(value());
-      if (!ip) die("--src takes an IPv4 address");
-      o.src = *ip;
-    } else if (a == "--rate") {
-      o.rate = std::atof(value().c_str());
-    } else if (a == "--duration") {
-      o.duration_s = std::atof(value().c_str());
-    } else if (a == "--slice") {
-      o.slice_s = std::atof(value().c_str());
-    } else if (a == "--csv") {
-      o.csv = value();
+class Generator {
+ public:
+  Generator(const Options& opt, rte_mempool* pool, const dataplane::PortInfo& port, std::FILE* csv)
+      : opt_(opt),
+        pool_(pool),
+        port_(port),
+        csv_(csv),
+        templates_(RequestConfig{port.mac, opt.dst_mac, opt.dst, wire::kNtpPort, opt.population}),
+        exchanges_(opt.population.clients(), opt.interleaved),
+        hz_(rte_get_tsc_hz()),
+        estimator_(static_cast<double>(hz_)),
+        run_start_(rte_rdtsc()) {
+    for (int i = 0; i < 4; ++i) dataplane::sample_timebase(estimator_);
+    timebase_ = estimator_.timebase();
+    use_hw_rx_ = opt.hw_timestamps && port.rx_ts.dynfield_offset >= 0;
+  }
+
+  bool hardware_rx() const { return use_hw_rx_; }
+
+  // One step at `rate` requests/s (0 = unpaced); `label` names it in progress lines.
+  StepResult run_step(unsigned step, double rate, const std::string& label) {
+    StepResult r;
+    r.step = step;
+    r.target_rate = rate;
+    auto slice = std::make_unique<Tally>();
+    Tally& total = r.tally;
+
+    const std::uint64_t start = rte_rdtsc();
+    const std::uint64_t end = start + ticks(opt_.duration_s);
+    const std::uint64_t slice_ticks = ticks(opt_.slice_s);
+    const std::uint64_t drain_ticks = ticks(opt_.drain_s);
+    std::uint64_t next_slice = start + slice_ticks;
+    std::uint64_t next_refit = start + hz_;
+    std::uint64_t next_progress = start + hz_;
+    std::uint64_t drain_end = 0;
+    bool sending = true;
+    Pacer pacer(hz_, rate, start);
+    const std::uint64_t earliest_t1 = ntp_now(start);
+    std::uint64_t sent = 0;
+
+    while (!g_stop.load(std::memory_order_relaxed)) {
+      const std::uint64_t now = rte_rdtsc();
+      if (sending && now >= next_slice) {
+        end_slice(*slice, total, next_slice, step, rate);
+        next_slice += slice_ticks;
+      }
+      if (sending && (now >= end || (opt_.count != 0 && sent >= opt_.count))) {
+        sending = false;
+        // A last partial slice gets a row only if it is at least half a slice
+        // long: the scripts read slice rows as rates.
+        if (now - (next_slice - slice_ticks) >= slice_ticks / 2) {
+          end_slice(*slice, total, now, step, rate);
+        } else {
+          total.merge(*slice);
+          slice->clear();
+        }
+        r.send_s = static_cast<double>(now - start) / static_cast<double>(hz_);
+        drain_end = now + drain_ticks;
+      }
+      if (!sending && now >= drain_end) break;
+      if (now >= next_refit) {
+        if (dataplane::sample_timebase(estimator_)) timebase_ = estimator_.timebase();
+        next_refit += hz_;
+      }
+      if (now >= next_progress) {
+        std::fprintf(stderr, "  %s: %.0f s, sent %llu, answered %llu\n", label.c_str(),
+                     static_cast<double>(now - start) / static_cast<double>(hz_),
+                     static_cast<unsigned long long>(total.sent + slice->sent),
+                     static_cast<unsigned long long>(total.answered + slice->answered));
+        next_progress += hz_;
+      }
+      if (sending) {
+        unsigned want = pacer.due(now, kBurst);
+        if (opt_.count != 0 && want > opt_.count - sent) want = static_cast<unsigned>(opt_.count - sent);
+        if (want > 0) {
+          const unsigned done = send_burst(want);
+          pacer.sent(done);
+          sent += done;
+          slice->sent += done;
+        }
+      }
+      receive(sending ? *slice : total, earliest_t1);
+    }
+    if (g_stop && sending) {
+      r.send_s = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz_);
+      if (slice->sent + slice->received > 0) end_slice(*slice, total, rte_rdtsc(), step, rate);
+    }
+    total.merge(*slice);
+    r.slipped = pacer.slipped();
+    return r;
+  }
+
+ private:
+  std::uint64_t ticks(double s) const { return static_cast<std::uint64_t>(s * static_cast<double>(hz_)); }
+
+  std::uint64_t ntp_now(std::uint64_t tsc) const {
+    return hwclock::NtpTimestamp::from_utc(timebase_.to_utc(hwclock::TscTime(static_cast<std::int64_t>(tsc)))).raw();
+  }
+
+  void end_slice(Tally& slice, Tally& total, std::uint64_t at, unsigned step, double rate) {
+    if (csv_ != nullptr) {
+      write_csv_row(csv_, slice_row(static_cast<double>(at - run_start_) / static_cast<double>(hz_), step, rate, slice));
+    }
+    total.merge(slice);
+    slice.clear();
+  }
+
+  unsigned send_burst(unsigned want) {
+    rte_mbuf* tx[kBurst];
+    if (rte_pktmbuf_alloc_bulk(pool_, tx, want) != 0) return 0;
+    const std::uint64_t t1 = ntp_now(rte_rdtsc());
+    const std::uint64_t clients = opt_.population.clients();
+    if (exchanges_.interleaved()) {
+      std::uint64_t c = next_client_;
+      for (unsigned i = 0; i < want; ++i) {
+        std::uint64_t origin = 0, receive = 0;
+        exchanges_.on_send(c, t1, origin, receive);
+        rte_mbuf* m = tx[i];
+        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
+        m->pkt_len = kRequestFrameLength;
+        templates_.write(c, rte_pktmbuf_mtod(m, std::uint8_t*), origin, receive, t1);
+        if (++c == clients) c = 0;
+      }
     } else {
-      die("unknown option '" + a + "'; options: --port --dst-mac --dst --src --rate --duration --slice --csv");
+      std::uint8_t* data[kBurst];
+      for (unsigned i = 0; i < want; ++i) {
+        rte_mbuf* m = tx[i];
+        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
+        m->pkt_len = kRequestFrameLength;
+        data[i] = rte_pktmbuf_mtod(m, std::uint8_t*);
+      }
+      templates_.write_basic_burst(next_client_, data, want, t1);
+    }
+    const std::uint16_t done = rte_eth_tx_burst(opt_.port, 0, tx, static_cast<std::uint16_t>(want));
+    if (done < want) rte_pktmbuf_free_bulk(tx + done, want - done);
+    // Clients whose requests did not leave go first next time.
+    next_client_ = (next_client_ + done) % clients;
+    return done;
+  }
+
+  void receive(Tally& t, std::uint64_t earliest_t1) {
+    rte_mbuf* rx[kBurst];
+    const std::uint16_t n = rte_eth_rx_burst(opt_.port, 0, rx, kBurst);
+    if (n == 0) return;
+    const std::uint64_t t4_sw = ntp_now(rte_rdtsc());
+    t.received += n;
+    rte_mbuf* arp[kBurst];
+    std::uint16_t narp = 0;
+    rte_mbuf* done[kBurst];
+    std::uint16_t ndone = 0;
+    for (std::uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* m = rx[i];
+      const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+      Answer a;
+      const FrameKind kind = classify(p, rte_pktmbuf_data_len(m), opt_.population, a);
+      if (kind == FrameKind::kAnswer) {
+        std::uint64_t t4 = t4_sw;
+        if (use_hw_rx_ && (m->ol_flags & port_.rx_ts.dynflag) != 0) {
+          t4 = hw_time(m);
+          ++t.hw_rx;
+        }
+        Exchange e;
+        const Match match = exchanges_.on_answer(a, t4, earliest_t1, e);
+        if (match == Match::kUnmatched) {
+          ++t.unmatched;
+        } else {
+          ++t.answered;
+          if (match == Match::kInterleaved) ++t.interleaved;
+          t.add(e);
+        }
+      } else if (kind == FrameKind::kArpRequest && answer_arp(m)) {
+        arp[narp++] = m;
+        continue;
+      }
+      done[ndone++] = m;
+    }
+    if (ndone > 0) rte_pktmbuf_free_bulk(done, ndone);
+    if (narp > 0) {
+      const std::uint16_t sent = rte_eth_tx_burst(opt_.port, 0, arp, narp);
+      if (sent < narp) rte_pktmbuf_free_bulk(arp + sent, narp - sent);
     }
   }
-  if (!o.have_dst_mac) die("--dst-mac is required: the server's MAC address");
-  // RFC 2544 benchmarking range only: this tool floods.
-  const auto in_lab = [](Ipv4Address a) { return (a.value & 0xFFFE0000u) == 0xC6120000u; };
-  if (!in_lab(o.dst) || !in_lab(o.src)) die("addresses must be in 198.18.0.0/15, the benchmarking range");
-  if (o.duration_s <= 0 || o.duration_s > 600) die("--duration takes 0 to 600 seconds");
-  if (o.slice_s <= 0) die("--slice takes a positive number of seconds");
-  return o;
-}
 
-// The request frame for source port `sport`.
-std::vector<std::uint8_t> request_frame(const Options& o, const MacAddress& src_mac, std::uint16_t sport) {
-  std::vector<std::uint8_t> f(14 + 20 + 8 + 48, 0);
-  MutableBytes b(f);
-  std::size_t n = write_ethernet(b, o.dst_mac, src_mac, kEtherTypeIpv4);
-  std::uint8_t ntp[48] = {};
-  ntp[0] = ntp_li_vn_mode(0, 4, 3);
-  ntp[2] = 6;
-  ntp[40] = 0xE9;  // a transmit timestamp, so answers carry an origin
-  const std::size_t u = write_udp(b.subspan(n + 20), o.src, o.dst, sport, kNtpPort, Bytes(ntp, sizeof ntp));
-  Ipv4Fields ip;
-  ip.src = o.src;
-  ip.dst = o.dst;
-  write_ipv4(b.subspan(n), ip, u);
-  return f;
-}
+  std::uint64_t hw_time(rte_mbuf* m) const {
+    const auto nic = *RTE_MBUF_DYNFIELD(m, port_.rx_ts.dynfield_offset, const std::uint64_t*);
+    const auto ns = static_cast<std::int64_t>(static_cast<double>(nic) * port_.rx_ts.nic_ns_per_tick) + port_.rx_ts.nic_to_utc_ns;
+    return hwclock::NtpTimestamp::from_utc(hwclock::UtcTime(ns)).raw();
+  }
 
-struct Slice {
-  double t;
-  std::uint64_t sent, received, answered;
+  // Turns an ARP request for one of the client addresses into the reply, in place.
+  bool answer_arp(rte_mbuf* m) {
+    const auto* p = rte_pktmbuf_mtod(m, const std::uint8_t*);
+    const std::size_t len = rte_pktmbuf_data_len(m);
+    const auto req = wire::parse_arp(wire::Bytes(p + 14, len - 14));
+    if (!req || req->op != wire::ArpOp::kRequest || !opt_.population.contains(req->target_ip)) return false;
+    const wire::MacAddress asker = req->sender_mac;
+    const wire::Ipv4Address asker_ip = req->sender_ip, target = req->target_ip;
+    auto* w = rte_pktmbuf_mtod(m, std::uint8_t*);
+    const std::size_t room = m->buf_len - m->data_off;
+    wire::MutableBytes b(w, room);
+    const std::size_t eth = wire::write_ethernet(b, asker, port_.mac, wire::kEtherTypeArp);
+    const std::size_t body = wire::write_arp(b.subspan(eth), wire::ArpOp::kReply, port_.mac, target, asker, asker_ip);
+    const std::size_t total = eth + body < 60 ? 60 : eth + body;  // Ethernet minimum without FCS
+    for (std::size_t i = eth + body; i < total; ++i) w[i] = 0;
+    m->data_len = static_cast<std::uint16_t>(total);
+    m->pkt_len = static_cast<std::uint32_t>(total);
+    m->ol_flags = 0;
+    return true;
+  }
+
+  const Options& opt_;
+  rte_mempool* pool_;
+  dataplane::PortInfo port_;
+  std::FILE* csv_;
+  RequestTemplates templates_;
+  Exchanges exchanges_;
+  std::uint64_t hz_;
+  hwclock::TimebaseEstimator estimator_;
+  hwclock::Timebase timebase_{};
+  std::uint64_t run_start_;
+  std::uint64_t next_client_ = 0;
+  bool use_hw_rx_ = false;
 };
+
+std::string rate_label(double rate) {
+  char b[48];
+  if (rate > 0) {
+    std::snprintf(b, sizeof b, "%.0f/s", rate);
+  } else {
+    std::snprintf(b, sizeof b, "unpaced");
+  }
+  return b;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const int eal = rte_eal_init(argc, argv);
   if (eal < 0) die(std::string("DPDK EAL initialisation failed: ") + rte_strerror(rte_errno));
-  const Options opt = parse(argc - eal - 1 > 0 ? argc - eal - 1 : 0, argv + eal + 1);
+  std::vector<std::string> args;
+  for (int i = eal + 1; i < argc; ++i) args.emplace_back(argv[i]);
+  const auto parsed = parse_options(args);
+  if (!parsed) die(parsed.error());
+  const Options& opt = *parsed;
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
-  rte_mempool* pool = rte_pktmbuf_pool_create("lg_mbufs", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
-  if (pool == nullptr) die("cannot allocate mbufs (raise -m)");
-  auto info = dataplane::start_port(dataplane::PortRequest{opt.port, 1, pool, 1024, 1024, false});
+  if (!rte_eth_dev_is_valid_port(opt.port)) die(dataplane::no_such_port(opt.port));
+  rte_mempool* pool =
+      rte_pktmbuf_pool_create("lg_mbufs", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, static_cast<int>(rte_socket_id()));
+  if (pool == nullptr) die("cannot allocate 16383 mbufs: give the EAL more memory (-m 256)");
+  auto info = dataplane::start_port(dataplane::PortRequest{opt.port, 1, pool, 1024, 1024, opt.hw_timestamps});
   if (!info) die(info.error());
 
-  // One template per source port, copied into fresh mbufs.
-  std::vector<std::vector<std::uint8_t>> templates;
-  for (std::uint16_t i = 0; i < opt.src_ports; ++i) templates.push_back(request_frame(opt, info->mac, static_cast<std::uint16_t>(20000 + i)));
+  std::FILE* csv = nullptr;
+  if (!opt.csv.empty()) {
+    csv = std::fopen(opt.csv.c_str(), "w");
+    if (csv == nullptr) die("cannot write " + opt.csv + ": check that its directory exists and is writable");
+    write_csv_header(csv);
+  }
 
-  const std::uint64_t hz = rte_get_tsc_hz();
-  const std::uint64_t start = rte_rdtsc();
-  const std::uint64_t end = start + static_cast<std::uint64_t>(opt.duration_s * static_cast<double>(hz));
-  const std::uint64_t slice_ticks = static_cast<std::uint64_t>(opt.slice_s * static_cast<double>(hz));
-  const double ticks_per_request = opt.rate > 0 ? static_cast<double>(hz) / opt.rate : 0;
-  std::uint64_t next_slice = start + slice_ticks;
-  std::uint64_t sent = 0, received = 0, answered = 0, last_sent = 0, last_received = 0, last_answered = 0;
-  std::vector<Slice> slices;
-  std::size_t next_template = 0;
-  double credit_at = static_cast<double>(start);
+  auto gen = std::make_unique<Generator>(opt, pool, *info, csv);
+  RunInfo run;
+  run.port = dataplane::port_label(opt.port);
+  run.timestamping = gen->hardware_rx() ? "hardware RX, software TX" : "software (TSC at burst)";
+  run.destination = wire::to_string(opt.dst);
+  run.clients = opt.population.clients();
+  run.interleaved = opt.interleaved;
+  run.max_loss = opt.max_loss;
+  run.find_max = opt.mode == RunMode::kFindMax;
+  std::fprintf(stderr, "linetime-loadgen: %s -> %s, %llu clients (%u addresses x %u ports), %s mode, timestamps: %s\n",
+               run.port.c_str(), run.destination.c_str(), static_cast<unsigned long long>(run.clients),
+               opt.population.addresses, opt.population.ports, opt.interleaved ? "interleaved" : "basic",
+               run.timestamping.c_str());
 
-  while (!g_stop.load(std::memory_order_relaxed)) {
-    const std::uint64_t now = rte_rdtsc();
-    if (now >= next_slice) {
-      slices.push_back(Slice{static_cast<double>(next_slice - start) / static_cast<double>(hz), sent - last_sent,
-                             received - last_received, answered - last_answered});
-      last_sent = sent;
-      last_received = received;
-      last_answered = answered;
-      next_slice += slice_ticks;
-      if (now >= end) break;
-    }
-    unsigned want = dataplane::kBurst;
-    if (ticks_per_request > 0) {
-      const double due = (static_cast<double>(now) - credit_at) / ticks_per_request;
-      want = due >= dataplane::kBurst ? dataplane::kBurst : static_cast<unsigned>(due);
-    }
-    if (want > 0) {
-      rte_mbuf* tx[dataplane::kBurst];
-      if (rte_pktmbuf_alloc_bulk(pool, tx, want) == 0) {
-        for (unsigned i = 0; i < want; ++i) {
-          const auto& t = templates[next_template];
-          next_template = next_template + 1 == templates.size() ? 0 : next_template + 1;
-          std::memcpy(rte_pktmbuf_append(tx[i], static_cast<std::uint16_t>(t.size())), t.data(), t.size());
-        }
-        const std::uint16_t done = rte_eth_tx_burst(opt.port, 0, tx, static_cast<std::uint16_t>(want));
-        if (done < want) rte_pktmbuf_free_bulk(tx + done, want - done);
-        sent += done;
-        if (ticks_per_request > 0) credit_at += done * ticks_per_request;
+  std::vector<StepResult> steps;
+  const std::uint64_t started = rte_rdtsc();
+  auto run_one = [&](double rate, const std::string& what) {
+    const auto step = static_cast<unsigned>(steps.size() + 1);
+    std::fprintf(stderr, "step %u: %s%s\n", step, rate_label(rate).c_str(), what.c_str());
+    steps.push_back(gen->run_step(step, rate, "step " + std::to_string(step)));
+    const StepResult& s = steps.back();
+    std::fprintf(stderr, "step %u: offered %.0f/s, answered %.0f/s, loss %.3f %%, interleaved %.1f %%\n", step,
+                 s.offered_rate(), s.answered_rate(), 100 * s.tally.loss(), 100 * s.interleaved_share());
+    return s;
+  };
+
+  if (opt.mode == RunMode::kFindMax) {
+    double high = opt.rate_max;
+    bool done = false;
+    if (high <= 0) {
+      const StepResult s = run_one(0, " (the generator's own limit, upper bound of the search)");
+      high = s.offered_rate();
+      if (s.tally.loss() <= opt.max_loss) {
+        run.max_rate = high;
+        done = true;
       }
     }
-    rte_mbuf* rx[dataplane::kBurst];
-    const std::uint16_t n = rte_eth_rx_burst(opt.port, 0, rx, dataplane::kBurst);
-    for (std::uint16_t i = 0; i < n; ++i) {
-      // An NTP answer comes from port 123 (a forwarder returns the request).
-      const auto* p = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
-      if (rte_pktmbuf_data_len(rx[i]) >= 42 && p[34] == 0 && p[35] == 123) ++answered;
+    MaxRateSearch search(MaxRateSearch::Config{0, high, opt.max_loss, 0.02, 12});
+    while (!done && !g_stop) {
+      const auto rate = search.next();
+      if (!rate) break;
+      const StepResult s = run_one(*rate, " (search)");
+      search.record(*rate, s.offered_rate(), s.tally.loss());
     }
-    received += n;
-    if (n > 0) rte_pktmbuf_free_bulk(rx, n);
+    if (!done) {
+      run.max_rate = search.best();
+      run.lowest_failing_rate = search.lowest_failing();
+    }
+  } else {
+    for (const double rate : opt.rates) {
+      if (g_stop) break;
+      run_one(rate, "");
+    }
   }
 
-  std::FILE* csv = opt.csv.empty() ? nullptr : std::fopen(opt.csv.c_str(), "w");
-  if (!opt.csv.empty() && csv == nullptr) die("cannot write " + opt.csv);
-  if (csv != nullptr) std::fprintf(csv, "t_s,sent,received,answered\n");
-  for (const Slice& s : slices) {
-    if (csv != nullptr) {
-      std::fprintf(csv, "%.3f,%llu,%llu,%llu\n", s.t, static_cast<unsigned long long>(s.sent),
-                   static_cast<unsigned long long>(s.received), static_cast<unsigned long long>(s.answered));
+  if (csv != nullptr) std::fclose(csv);
+  std::printf("%s -> %s, %llu clients, %s mode, timestamps: %s\n", run.port.c_str(), run.destination.c_str(),
+              static_cast<unsigned long long>(run.clients), opt.interleaved ? "interleaved" : "basic",
+              run.timestamping.c_str());
+  write_table_header(stdout);
+  Tally all;
+  double send_s = 0;
+  for (const StepResult& s : steps) {
+    write_table_row(stdout, s);
+    all.sent += s.tally.sent;
+    all.received += s.tally.received;
+    all.answered += s.tally.answered;
+    send_s += s.send_s;
+  }
+  if (run.find_max) {
+    if (run.lowest_failing_rate > 0) {
+      std::printf("loss-free rate (loss <= %.3f %%): %.0f/s; %.0f/s lost more\n", 100 * opt.max_loss, run.max_rate,
+                  run.lowest_failing_rate);
+    } else {
+      std::printf("loss-free rate (loss <= %.3f %%): at least %.0f/s, the most the generator offered\n",
+                  100 * opt.max_loss, run.max_rate);
     }
   }
-  if (csv != nullptr) std::fclose(csv);
-  const double secs = static_cast<double>(rte_rdtsc() - start) / static_cast<double>(hz);
+  if (!opt.json.empty()) {
+    std::FILE* j = std::fopen(opt.json.c_str(), "w");
+    if (j == nullptr) die("cannot write " + opt.json + ": check that its directory exists and is writable");
+    write_json(j, run, steps);
+    std::fclose(j);
+  }
+  const double secs = static_cast<double>(rte_rdtsc() - started) / static_cast<double>(rte_get_tsc_hz());
+  const double rate_s = send_s > 0 ? send_s : secs;
   std::printf("sent %llu received %llu answered %llu in %.2f s: %.2f M/s offered, %.2f M/s received\n",
-              static_cast<unsigned long long>(sent), static_cast<unsigned long long>(received),
-              static_cast<unsigned long long>(answered), secs, static_cast<double>(sent) / secs / 1e6,
-              static_cast<double>(received) / secs / 1e6);
+              static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.received),
+              static_cast<unsigned long long>(all.answered), secs, static_cast<double>(all.sent) / rate_s / 1e6,
+              static_cast<double>(all.received) / rate_s / 1e6);
+  gen.reset();
   rte_eth_dev_stop(opt.port);
   rte_eal_cleanup();
   return 0;
