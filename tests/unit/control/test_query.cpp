@@ -82,8 +82,8 @@ class LoopbackServer {
       const dataplane::NtpResponse r =
           responder_.handle(req, wire::MutableBytes(out, sizeof out), [this] { return realtime() + offset_; });
       if (r.length == 0) continue;
+      ++answered_;  // before sending: the client may finish as soon as the answer arrives
       ::sendto(fd_, out, r.length, 0, reinterpret_cast<sockaddr*>(&from), len);
-      ++answered_;
     }
   }
 
