@@ -258,7 +258,25 @@ bool Daemon::setup() {
     }
     clock_ = std::move(sys);
   }
-  discipline_ = std::make_unique<discipline::Discipline>(discipline_config(config_, opts_, drift_ppm));
+  discipline::DisciplineConfig dc = discipline_config(config_, opts_, drift_ppm);
+  if (!config_.leapfile.empty()) {
+    const FileLoad leap = load_file(config_.leapfile);
+    auto table = leap.text ? discipline::LeapTable::parse(*leap.text)
+                           : Expected<discipline::LeapTable, discipline::LeapFileError>(
+                                 unexpected(discipline::LeapFileError::kEmpty));
+    if (!leap.text) {
+      log_(LOG_WARNING, "leapfile %s: %s; leap seconds come from the servers' announcements only",
+           config_.leapfile.c_str(), leap.error.c_str());
+    } else if (!table) {
+      log_(LOG_WARNING, "leapfile %s: %s (expected the leap-seconds.list format); leap seconds come from the "
+           "servers' announcements only", config_.leapfile.c_str(), discipline::to_string(table.error()));
+    } else {
+      log_(LOG_INFO, "leapfile %s: %zu entries, expires %s", config_.leapfile.c_str(), table->entries().size(),
+           table->valid_at(clock_->now()) ? "in the future" : "already (update it: servers' announcements are used)");
+      dc.leap_table = std::move(*table);
+    }
+  }
+  discipline_ = std::make_unique<discipline::Discipline>(dc);
   if (const ClockStatus st = clock_->set_frequency(discipline_->initial_frequency_ppm()); !st.ok()) {
     log_(LOG_ERR, "%s", st.message().c_str());
     return false;

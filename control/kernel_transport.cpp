@@ -282,7 +282,8 @@ std::string KernelTransport::describe() const {
       out += "timestamps read by the daemon (least precise)";
     }
   }
-  return out.empty() ? "no sockets open" : out;
+  return out.empty() ? std::string("kernel UDP sockets, opened when first needed (SO_TIMESTAMPING when the kernel has it)")
+                     : out;
 }
 
 }  // namespace linetime::control
