@@ -23,8 +23,11 @@ std::uint32_t tbl8_groups(const std::vector<shm::AclEntry>& entries, unsigned bi
       nodes.emplace(level, std::vector<std::uint8_t>(e.address, e.address + level / 8));
     }
   }
-  return static_cast<std::uint32_t>(nodes.size()) + 64;  // a margin: DPDK rounds its groups
+  return static_cast<std::uint32_t>(nodes.size()) + 8;  // a margin
 }
+
+constexpr std::uint32_t kMax1B = (1u << 7) - 1;  // DPDK's limits: one bit of each entry marks a tbl8
+constexpr std::uint32_t kMax2B = (1u << 15) - 1;
 
 std::string dpdk_error(const std::string& what, int error) {
   return what + ": " + rte_strerror(error < 0 ? -error : error) +
@@ -51,8 +54,12 @@ Expected<std::unique_ptr<FibAccessControl>, std::string> FibAccessControl::build
     conf.default_nh = encode_pair(f->default4_);
     conf.max_routes = static_cast<int>(acl.v4.size());
     conf.rib_ext_sz = 0;
-    conf.dir24_8.nh_sz = RTE_FIB_DIR24_8_1B;
-    conf.dir24_8.num_tbl8 = tbl8_groups(acl.v4, 32);
+    // DPDK numbers tbl8 groups with next-hop-sized values: 1-byte next hops
+    // (a 16 MiB table) allow 127 groups, 2-byte ones (32 MiB) 32767, 4-byte
+    // ones (64 MiB) more than anyone needs.
+    const std::uint32_t groups = tbl8_groups(acl.v4, 32);
+    conf.dir24_8.nh_sz = groups <= kMax1B ? RTE_FIB_DIR24_8_1B : groups <= kMax2B ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
+    conf.dir24_8.num_tbl8 = groups;
     f->fib4_ = rte_fib_create((name + "4").c_str(), SOCKET_ID_ANY, &conf);
     if (f->fib4_ == nullptr) return unexpected(dpdk_error("cannot create the IPv4 access table", rte_errno));
     for (std::size_t i = 1; i < acl.v4.size(); ++i) {
@@ -70,8 +77,9 @@ Expected<std::unique_ptr<FibAccessControl>, std::string> FibAccessControl::build
     conf.default_nh = encode_pair(f->default6_);
     conf.max_routes = static_cast<int>(acl.v6.size());
     conf.rib_ext_sz = 0;
-    conf.trie.nh_sz = RTE_FIB6_TRIE_2B;
-    conf.trie.num_tbl8 = tbl8_groups(acl.v6, 128);
+    const std::uint32_t groups = tbl8_groups(acl.v6, 128);
+    conf.trie.nh_sz = groups <= kMax2B ? RTE_FIB6_TRIE_2B : RTE_FIB6_TRIE_4B;
+    conf.trie.num_tbl8 = groups;
     f->fib6_ = rte_fib6_create((name + "6").c_str(), SOCKET_ID_ANY, &conf);
     if (f->fib6_ == nullptr) return unexpected(dpdk_error("cannot create the IPv6 access table", rte_errno));
     for (std::size_t i = 1; i < acl.v6.size(); ++i) {

@@ -1,7 +1,10 @@
-// The access list in DPDK's longest-prefix-match tables: rte_fib (DIR24_8
-// with 1-byte next hops: a 16 MiB table) for IPv4 and rte_fib6 (TRIE with
-// 2-byte next hops: 32 MiB) for IPv6, each built only when its family has
-// rules beyond the default. A prefix's next hop is its pair of action sets
+// The access list in DPDK's longest-prefix-match tables: rte_fib (DIR24_8)
+// for IPv4 and rte_fib6 (TRIE) for IPv6, each built only when its family has
+// rules beyond the default. Memory: the /24 table of DIR24_8 takes 16 MiB with
+// 1-byte next hops, which allow 127 groups of longer prefixes (a group per
+// distinct /24 holding prefixes longer than /24), 32 MiB with 2-byte ones
+// (32767 groups) and 64 MiB beyond; the size is chosen from the rules. TRIE
+// uses 2-byte next hops (32 MiB) up to 32767 groups, then 4-byte ones. A prefix's next hop is its pair of action sets
 // (acl.h encode_pair, 6 bits), so a lookup needs no second table; a lookup
 // that matches nothing returns the family's default rule.
 //
