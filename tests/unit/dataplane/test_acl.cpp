@@ -334,6 +334,24 @@ TEST_F(AclFrames, SourcesThatCannotBeAnsweredAreDroppedByReason) {
   EXPECT_EQ(send(test::kClientIp).action, Action::kTransmit);
 }
 
+TEST_F(AclFrames, Ipv6RulesAndSources) {
+  auto c = config();
+  c.ipv6 = {*wire::parse_ipv6_address("2001:db8::1")};
+  proc.set_config(c);
+  const auto denied = v6("2001:db8:0:66::");
+  const PrefixAccessControl acl(compile_restrict(std::vector<AclRule>{AclRule::ipv6(denied.data(), 64, kAclIgnore)}));
+  proc.set_acl(&acl);
+  const auto req = test::ntp_request();
+  auto send6 = [&](const char* src) {
+    frame = test::udp6(wire::Bytes(req), 40000, 123, *wire::parse_ipv6_address(src), c.ipv6[0]);
+    return proc.process(frame.bytes(), frame.length, rx, [&] { return rx; }).counter;
+  };
+  EXPECT_EQ(send6("2001:db8::2"), served);
+  EXPECT_EQ(send6("2001:db8:0:66::9"), counter_for(NtpOutcome::kDropRestrictIgnore));
+  EXPECT_EQ(send6("2001:db8::1"), Counter::kDropSourceOwn);
+  EXPECT_EQ(send6("::1"), Counter::kDropSourceMartian);
+}
+
 TEST_F(AclFrames, LimitedKodAnswersAKodThatIsNotStamped) {
   auto table = ClientTable::create(1024, 7);
   ASSERT_TRUE(table.has_value());
