@@ -164,7 +164,8 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
 
 Counter FrameProcessor::bad_source(Ipv4Address src) const {
   if (src.is_multicast() || src.is_broadcast()) return Counter::kDropSourceMulticast;
-  if (src.is_unspecified() || src.is_loopback()) return Counter::kDropSourceMartian;
+  const std::uint32_t first_octet = src.value >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 240) return Counter::kDropSourceMartian;
   if (has(src)) return Counter::kDropSourceOwn;
   return Counter::kRxFrames;
 }

@@ -102,7 +102,7 @@ inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
 
 class FrameProcessor {
  public:
-  explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) {}
+  explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) { count_addresses(); }
 
   // `frame` is the buffer holding the frame: its first `length` octets are
   // the frame, and it may be longer (room to pad an answer to 60 octets).
@@ -115,11 +115,17 @@ class FrameProcessor {
 
   Responder& responder() { return responder_; }
   const LocalConfig& config() const { return config_; }
-  void set_config(LocalConfig config) { config_ = std::move(config); }
+  void set_config(LocalConfig config) {
+    config_ = std::move(config);
+    count_addresses();
+  }
   // From now on answer on `set` (static addresses included) instead of the
   // config's addresses. The set must stay alive until the next call: the
   // worker passes the one its AddressReader holds. nullptr: the config's again.
-  void set_addresses(const AddressSet* set) { addresses_ = set; }
+  void set_addresses(const AddressSet* set) {
+    addresses_ = set;
+    count_addresses();
+  }
   bool has(wire::Ipv4Address a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
   bool has(const wire::Ipv6Address& a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
   // From now on check NTP requests against `acl` and rate limit as it says
@@ -152,10 +158,14 @@ class FrameProcessor {
   // Why a source address cannot be answered, or kRxFrames when it can.
   Counter bad_source(wire::Ipv4Address src) const;
   Counter bad_source(const wire::Ipv6Address& src) const;
+  void count_addresses() {
+    several_addresses_ = addresses_ != nullptr ? addresses_->ipv4.size() > 1 : config_.ipv4.size() > 1;
+  }
 
   LocalConfig config_;
   const AddressSet* addresses_ = nullptr;
   const AccessControl* acl_ = nullptr;
+  bool several_addresses_ = false;  // IPv4: more than one, so a source may be another of ours
   Responder responder_;
   UpstreamInfo upstream_;
 };
@@ -174,9 +184,13 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
     return false;
   }
   const auto src = wire::Ipv4Address::from(ip->src);
-  // Sources that cannot be answered take the general path, which counts them.
-  if (src.is_multicast() || src.is_broadcast() || src.is_unspecified() || src.is_loopback() ||
-      !has(wire::Ipv4Address::from(ip->dst)) || has(src)) {
+  const auto dst = wire::Ipv4Address::from(ip->dst);
+  // Sources that cannot be answered take the general path, which counts them:
+  // 0/8, 127/8, 224/4 and above (multicast, reserved, broadcast), and our own
+  // addresses (the one asked first: a request to itself is the common spoof).
+  const std::uint32_t first_octet = src.value >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 224 || src == dst || !has(dst) ||
+      (several_addresses_ && has(src))) {
     return false;
   }
   if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;

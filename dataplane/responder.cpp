@@ -104,6 +104,17 @@ NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r,
   return res;
 }
 
+NtpOutcome Responder::check_restricted(const NtpRequest& req) const {
+  // ntpd drops an ignored client's packets before looking at them.
+  if ((req.acl & kActIgnore) != 0) return NtpOutcome::kDropRestrictIgnore;
+  const NtpOutcome o = check(req);
+  if (o != NtpOutcome::kAnswered) return o;
+  if ((req.acl & kActNoserve) != 0) return NtpOutcome::kDropRestrictNoserve;
+  const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+  if ((req.acl & kActVersion) != 0 && q->version() != wire::kNtpMaxVersion) return NtpOutcome::kDropRestrictVersion;
+  return NtpOutcome::kAnswered;
+}
+
 NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
   const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   const bool flagged = (q.origin_ts.get() & kRxFlag) != 0;

@@ -154,6 +154,8 @@ class Responder {
 
  private:
   NtpOutcome check(const NtpRequest& req) const;
+  // check() for a request its restrict rule drops or limits: out of line.
+  NtpOutcome check_restricted(const NtpRequest& req) const;
   // Requests longer than a header: extension fields and MAC.
   static NtpOutcome check_tail(const NtpRequest& req);
 
@@ -228,7 +230,6 @@ class Responder {
 };
 
 inline NtpOutcome Responder::check(const NtpRequest& req) const {
-  if ((req.acl & kActIgnore) != 0) [[unlikely]] return NtpOutcome::kDropRestrictIgnore;
   if (req.payload.size() < sizeof(wire::NtpHeader)) return NtpOutcome::kDropTruncated;
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   const unsigned version = q->version();
@@ -238,10 +239,6 @@ inline NtpOutcome Responder::check(const NtpRequest& req) const {
     case wire::NtpMode::kControl: return NtpOutcome::kDropControl;
     case wire::NtpMode::kPrivate: return NtpOutcome::kDropPrivate;
     default: return NtpOutcome::kDropMode;
-  }
-  if ((req.acl & (kActNoserve | kActVersion)) != 0) [[unlikely]] {
-    if ((req.acl & kActNoserve) != 0) return NtpOutcome::kDropRestrictNoserve;
-    if (version != wire::kNtpMaxVersion) return NtpOutcome::kDropRestrictVersion;
   }
   if (req.src_port == 0) return NtpOutcome::kDropSourcePort0;
   if (req.payload.size() != sizeof(wire::NtpHeader)) return check_tail(req);
@@ -272,7 +269,7 @@ NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r
 
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
-  const NtpOutcome verdict = check(req);
+  const NtpOutcome verdict = req.acl == 0 ? check(req) : check_restricted(req);
   if (verdict != NtpOutcome::kAnswered) return {verdict, 0};
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
