@@ -73,50 +73,44 @@ std::size_t ClientTable::bucket_of(const ClientKey& key) const {
   return static_cast<std::size_t>(mix(h)) & mask_ & ~(kWays - 1);
 }
 
-ClientTable::Claim ClientTable::claim(const ClientKey& key, std::uint64_t rx) {
+ClientTable::Touch ClientTable::touch(const ClientKey& key, std::uint64_t now) {
   ClientEntry* b = entries_ + bucket_of(key);
-  ClientEntry* take = nullptr;
   for (std::size_t i = 0; i < kWays; ++i) {
-    if (b[i].rx != 0 && b[i].key == key) {
+    if (b[i].seen != 0 && b[i].key == key) {
+      Touch t{static_cast<std::uint32_t>(b + i - entries_), false, b[i].seen};
+      b[i].seen = now;
+      if (b[i].requests != ~std::uint32_t{0}) ++b[i].requests;
+      return t;
+    }
+  }
+  // A free entry, else the one seen longest ago (NTP timestamps compared by
+  // their difference, which survives the era rollover).
+  ClientEntry* take = &b[0];
+  std::uint64_t oldest_age = 0;
+  for (std::size_t i = 0; i < kWays; ++i) {
+    if (b[i].seen == 0) {
       take = &b[i];
       break;
     }
-  }
-  Claim c;
-  if (take != nullptr) {
-    c.previous_rx = take->rx;
-    c.previous_tx = take->tx;
-  } else {
-    // A free entry, else the one answered longest ago (NTP timestamps compared
-    // by their difference, which survives the era rollover).
-    take = &b[0];
-    std::uint64_t oldest_age = 0;
-    for (std::size_t i = 0; i < kWays; ++i) {
-      if (b[i].rx == 0) {
-        take = &b[i];
-        oldest_age = ~std::uint64_t{0};
-        break;
-      }
-      const std::uint64_t age = rx - b[i].rx;
-      if (age > oldest_age) {
-        oldest_age = age;
-        take = &b[i];
-      }
+    const std::uint64_t age = now - b[i].seen;
+    if (age > oldest_age) {
+      oldest_age = age;
+      take = &b[i];
     }
-    if (take->rx != 0) ++replaced_;
-    take->key = key;
   }
-  take->rx = rx;
-  take->tx = 0;
-  c.slot = static_cast<std::uint32_t>(take - entries_);
-  return c;
+  if (take->seen != 0) ++replaced_;
+  *take = ClientEntry{};
+  take->key = key;
+  take->seen = now;
+  take->requests = 1;
+  return Touch{static_cast<std::uint32_t>(take - entries_), true, 0};
 }
 
 const ClientEntry* ClientTable::find(const ClientKey& key) const {
   if (entries_ == nullptr) return nullptr;
   const ClientEntry* b = entries_ + bucket_of(key);
   for (std::size_t i = 0; i < kWays; ++i) {
-    if (b[i].rx != 0 && b[i].key == key) return &b[i];
+    if (b[i].seen != 0 && b[i].key == key) return &b[i];
   }
   return nullptr;
 }

@@ -6,17 +6,22 @@
 // its next request and is then sent the precise transmit time
 // (draft-ietf-ntp-interleaved-modes, RFC 9769 section 2; chrony's `xleave`).
 //
-// Layout: a fixed-size open-addressing hash table allocated once at start,
-// 32 bytes per client (16-byte address, two 8-byte NTP timestamps), in buckets
-// of 4 entries = 128 bytes = two adjacent cache lines. A client lives in the
-// bucket its hashed address selects; when the bucket is full the entry that
-// answered least recently is replaced. 1 Mi entries take 32 MiB per lcore.
-// RSS keeps a client on one queue, so each lcore has its own table and no
-// locks.
+// The same entry holds the client's rate-limit state (ratelimit.h): when it
+// was last seen and its credit.
 //
-// Only requests that can be interleaved touch the table (see responder.h:
-// our receive timestamps carry a flag in their lowest bit), so clients in
-// basic mode cost nothing here.
+// Layout: a fixed-size open-addressing hash table allocated once at start,
+// 48 bytes per client (16-byte address, three 8-byte NTP timestamps, the
+// credit and a request count), in buckets of 4 entries = 192 bytes = three
+// cache lines. A client lives in the bucket its hashed address selects; when
+// the bucket is full the entry seen least recently is replaced: eviction is
+// graceful (an evicted client starts afresh: answered basic once more, and
+// with a full rate-limit allowance) and needs no lock and no sweep.
+// 1 Mi entries take 48 MiB per lcore, 16 Mi (10 M clients) 768 MiB. RSS keeps
+// a client on one queue, so each lcore has its own table and no locks.
+//
+// Only requests that can be interleaved (see responder.h: our receive
+// timestamps carry a flag in their lowest bit) and requests under a
+// `limited` rule touch the table, so other clients cost nothing here.
 #pragma once
 
 #include <cstddef>
@@ -45,16 +50,19 @@ struct ClientKey {
 
 struct ClientEntry {
   ClientKey key;
-  std::uint64_t rx = 0;  // raw NTP receive timestamp of our last answer to `key`; 0: a free entry
-  std::uint64_t tx = 0;  // raw NTP precise transmit time of that answer; 0: not known (yet)
+  std::uint64_t rx = 0;    // raw NTP receive timestamp of our last interleavable answer to `key`; 0: none
+  std::uint64_t tx = 0;    // raw NTP precise transmit time of that answer; 0: not known (yet)
+  std::uint64_t seen = 0;  // raw NTP receive time of the client's last request that used the table; 0: a free entry
+  std::int32_t credit = 0;      // rate limiting (ratelimit.h)
+  std::uint32_t requests = 0;   // requests that used the table since the entry was taken (saturating)
 };
-static_assert(sizeof(ClientEntry) == 32, "two entries per cache line");
+static_assert(sizeof(ClientEntry) == 48, "four entries per three cache lines, at most 64 bytes per client");
 
 class ClientTable {
  public:
   static constexpr std::uint32_t kNoSlot = 0xFFFF'FFFF;
-  static constexpr std::size_t kWays = 4;                 // entries per bucket: 128 bytes, two cache lines
-  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 30;  // 32 GiB: slots stay 32-bit
+  static constexpr std::size_t kWays = 4;                 // entries per bucket: 192 bytes, three cache lines
+  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 30;  // 48 GiB: slots stay 32-bit
   static constexpr std::size_t kDefaultCapacity = std::size_t{1} << 20;
 
   // No table: nothing is remembered and no request is answered interleaved.
@@ -84,11 +92,30 @@ class ClientTable {
     std::uint64_t previous_tx = 0;  // 0: its last answer's transmit time is not known
   };
 
-  // Takes the client's entry (or a free one, or the least recently answered
+  // Takes the client's entry (or a free one, or the least recently seen
   // one of its bucket) for an answer with receive timestamp `rx` (raw NTP,
   // not 0) whose transmit time is not known yet. Returns what the client's
   // entry held before. The table must be enabled.
-  Claim claim(const ClientKey& key, std::uint64_t rx);
+  Claim claim(const ClientKey& key, std::uint64_t rx) { return claim_slot(touch(key, rx).slot, rx); }
+  // The same for an entry touch() returned for this request.
+  Claim claim_slot(std::uint32_t slot, std::uint64_t rx) {
+    ClientEntry& e = entries_[slot];
+    Claim c{slot, e.rx, e.tx};
+    e.rx = rx;
+    e.tx = 0;
+    return c;
+  }
+
+  struct Touch {
+    std::uint32_t slot = kNoSlot;
+    bool fresh = false;          // the client was not in the table: its entry is new, zeroed but for the key
+    std::uint64_t previous = 0;  // when it was seen before (raw NTP); 0 when fresh
+  };
+  // Finds the client's entry, or takes a free one or the least recently seen
+  // one of its bucket, and marks it seen at `now` (raw NTP, not 0). The
+  // table must be enabled.
+  Touch touch(const ClientKey& key, std::uint64_t now);
+  ClientEntry& entry(std::uint32_t slot) { return entries_[slot]; }
 
   // The precise transmit time `tx` (raw NTP) of the answer whose receive
   // timestamp `rx` was claimed at `slot`. False when the slot has been
@@ -105,7 +132,7 @@ class ClientTable {
   const ClientEntry* find(const ClientKey& key) const;
   const ClientEntry& at(std::uint32_t slot) const { return entries_[slot]; }
 
-  // How many times a client's entry was taken for another client.
+  // How many times a live client's entry was taken for another client.
   std::uint64_t replaced() const { return replaced_; }
 
  private:

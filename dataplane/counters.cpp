@@ -31,6 +31,9 @@ const char* counter_name(Counter c) {
     case Counter::kTxTimestampSoftware: return "tx-timestamp-software";
     case Counter::kTxStampHit: return "tx-timestamp-hit";
     case Counter::kTxStampMiss: return "tx-timestamp-miss";
+    case Counter::kDropSourceMulticast: return "drop-source-multicast";
+    case Counter::kDropSourceOwn: return "drop-source-own";
+    case Counter::kDropSourceMartian: return "drop-source-martian";
     default: break;
   }
   const std::size_t i = index(c);

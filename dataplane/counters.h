@@ -36,6 +36,9 @@ enum class Counter : std::uint16_t {
   kTxTimestampSoftware,
   kTxStampHit,           // an answer's precise transmit time, recorded for interleaved mode
   kTxStampMiss,          // ... not recorded: the answer was not sent, or its client's entry was taken since
+  kDropSourceMulticast,  // to one of our addresses from a multicast or broadcast source: never answered
+  kDropSourceOwn,        // ... from one of our own addresses (spoofed, or a loop)
+  kDropSourceMartian,    // ... from 0.0.0.0, ::, or a loopback address, which cannot come from the wire
   kNtpBase,                                                         // NtpOutcome values follow
   kParseBase = kNtpBase + static_cast<std::uint16_t>(NtpOutcome::kCount),  // wire::ParseError values follow
   kCount = kParseBase + static_cast<std::uint16_t>(wire::ParseError::kCount),

@@ -78,6 +78,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
         return ip->fields.dst.is_broadcast() || ip->fields.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
       }
       if (!to_us) return exception();  // ours by IP but sent to a group MAC: the kernel's business
+      if (const Counter c = bad_source(ip->fields.src); c != Counter::kRxFrames) return drop(c);
       l4 = l3 + sizeof(Ipv4Header);
       if (ip->fields.protocol == kIpProtoIcmp) {
         if (ip->payload.size() < 1 || ip->payload[0] != static_cast<std::uint8_t>(IcmpType::kEchoRequest)) return exception();
@@ -150,6 +151,7 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       }
       if (!has(f.dst)) return f.dst.is_multicast() ? exception() : drop(Counter::kDropNotForUs);
       if (!to_us || f.next_header != kIpProtoUdp) return exception();
+      if (const Counter c = bad_source(f.src); c != Counter::kRxFrames) return drop(c);
       const auto udp = parse_udp(ip->payload, f.src, f.dst);
       if (!udp) return drop(udp.error());
       return dispatch_udp(*udp, f.src.bytes.data(), f.dst.bytes.data(), 16, ntp);
@@ -158,6 +160,21 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
     default:
       return exception();
   }
+}
+
+Counter FrameProcessor::bad_source(Ipv4Address src) const {
+  if (src.is_multicast() || src.is_broadcast()) return Counter::kDropSourceMulticast;
+  const std::uint32_t first_octet = src.value >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 240) return Counter::kDropSourceMartian;
+  if (has(src)) return Counter::kDropSourceOwn;
+  return Counter::kRxFrames;
+}
+
+Counter FrameProcessor::bad_source(const Ipv6Address& src) const {
+  if (src.is_multicast()) return Counter::kDropSourceMulticast;
+  if (src.is_unspecified() || src.is_loopback()) return Counter::kDropSourceMartian;
+  if (has(src)) return Counter::kDropSourceOwn;
+  return Counter::kRxFrames;
 }
 
 // Turns the request's headers around in place. Swapping addresses and ports

@@ -5,7 +5,9 @@
 //   ARP request for one of our IPv4 addresses      -> ARP reply
 //   ICMP / ICMPv6 echo request to one of ours       -> echo reply
 //   IPv6 neighbour solicitation for one of ours     -> neighbour advertisement
-//   NTP request to UDP/123 on one of ours           -> Responder
+//   NTP request to UDP/123 on one of ours           -> access list, then Responder
+//   anything to one of ours from a multicast, broadcast, unspecified,
+//   loopback or our own source address              -> dropped, counted by reason
 //   NTP reply to one of the control's client ports  -> the control's ring
 //   frames to another MAC or malformed              -> dropped, counted by reason
 //   everything else for us (SSH, DHCP, ARP replies, router advertisements...)
@@ -100,7 +102,7 @@ inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
 
 class FrameProcessor {
  public:
-  explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) {}
+  explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) { count_addresses(); }
 
   // `frame` is the buffer holding the frame: its first `length` octets are
   // the frame, and it may be longer (room to pad an answer to 60 octets).
@@ -113,13 +115,27 @@ class FrameProcessor {
 
   Responder& responder() { return responder_; }
   const LocalConfig& config() const { return config_; }
-  void set_config(LocalConfig config) { config_ = std::move(config); }
+  void set_config(LocalConfig config) {
+    config_ = std::move(config);
+    count_addresses();
+  }
   // From now on answer on `set` (static addresses included) instead of the
   // config's addresses. The set must stay alive until the next call: the
   // worker passes the one its AddressReader holds. nullptr: the config's again.
-  void set_addresses(const AddressSet* set) { addresses_ = set; }
+  void set_addresses(const AddressSet* set) {
+    addresses_ = set;
+    count_addresses();
+  }
   bool has(wire::Ipv4Address a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
   bool has(const wire::Ipv6Address& a) const { return addresses_ != nullptr ? addresses_->has(a) : config_.has(a); }
+  // From now on check NTP requests against `acl` and rate limit as it says
+  // (nullptr: every request is served). Like the address set, it must stay
+  // alive until the next call.
+  void set_acl(const AccessControl* acl) {
+    acl_ = acl;
+    if (acl != nullptr) responder_.set_rate_limit(acl->rate());
+  }
+  const AccessControl* acl() const { return acl_; }
 
  private:
   struct Ntp {
@@ -139,9 +155,17 @@ class FrameProcessor {
   Verdict dispatch_udp(const wire::UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
                        std::size_t address_length, Ntp& ntp);
   std::size_t finish_ntp(wire::MutableBytes frame, std::size_t l3, std::size_t l4, bool v6, std::size_t ntp_length);
+  // Why a source address cannot be answered, or kRxFrames when it can.
+  Counter bad_source(wire::Ipv4Address src) const;
+  Counter bad_source(const wire::Ipv6Address& src) const;
+  void count_addresses() {
+    several_addresses_ = addresses_ != nullptr ? addresses_->ipv4.size() > 1 : config_.ipv4.size() > 1;
+  }
 
   LocalConfig config_;
   const AddressSet* addresses_ = nullptr;
+  const AccessControl* acl_ = nullptr;
+  bool several_addresses_ = false;  // IPv4: more than one, so a source may be another of ours
   Responder responder_;
   UpstreamInfo upstream_;
 };
@@ -160,7 +184,15 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
     return false;
   }
   const auto src = wire::Ipv4Address::from(ip->src);
-  if (src.is_multicast() || src.is_broadcast() || !has(wire::Ipv4Address::from(ip->dst))) return false;
+  const auto dst = wire::Ipv4Address::from(ip->dst);
+  // Sources that cannot be answered take the general path, which counts them:
+  // 0/8, 127/8, 224/4 and above (multicast, reserved, broadcast), and our own
+  // addresses (the one asked first: a request to itself is the common spoof).
+  const std::uint32_t first_octet = src.value >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 224 || src == dst || !has(dst) ||
+      (several_addresses_ && has(src))) {
+    return false;
+  }
   if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;
   if (wire::fold_sum(wire::sum_words<20>(f + kL3)) != 0xFFFF) return false;
   // The pseudo-header's sum does not change when the addresses swap.
@@ -168,7 +200,9 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
   if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
 
-  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx, f + kL3 + 12, 4},
+  const std::uint16_t src_port = udp->src_port.get();
+  const std::uint8_t acl = acl_ != nullptr ? acl_->lookup4(f + kL3 + 12).for_port(src_port) : 0;
+  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), src_port, rx, f + kL3 + 12, 4, acl},
                                           wire::MutableBytes(f + kNtp, 48), now);
   if (!answered(r.outcome)) {
     out = Verdict{Action::kDrop, counter_for(r.outcome)};
@@ -182,7 +216,8 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const auto sum = static_cast<std::uint16_t>(~wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)));
   udp->checksum.set(sum == 0 ? 0xFFFF : sum);
   out = Verdict{Action::kTransmit, counter_for(r.outcome), kLength};
-  out.ntp_offset = kNtp;
+  // A KoD's timestamps are the request's: the caller must not stamp it.
+  out.ntp_offset = r.outcome != NtpOutcome::kAnsweredKod ? kNtp : 0;
   out.tx_slot = r.tx_slot;
   return true;
 }
@@ -201,11 +236,13 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
 
   // An NTP request for us: answer into the UDP payload, in place.
   wire::MutableBytes out = frame.subspan(l4 + 8);
-  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length}, out, now);
+  std::uint8_t acl = 0;
+  if (acl_ != nullptr) acl = (v6 ? acl_->lookup6(ntp.src) : acl_->lookup4(ntp.src)).for_port(ntp.src_port);
+  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length, acl}, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
-  v.ntp_offset = static_cast<std::uint16_t>(l4 + 8);
+  v.ntp_offset = r.outcome != NtpOutcome::kAnsweredKod ? static_cast<std::uint16_t>(l4 + 8) : 0;
   v.tx_slot = r.tx_slot;
   return v;
 }

@@ -12,6 +12,10 @@
 // dataplane follows through netlink. The control's upstream requests leave
 // from the main lcore, routed with the kernel's routes and neighbours of the
 // TAP.
+//
+// NTP requests are checked against ntpd-style `restrict` rules and rate
+// limited per client (--restrict-file until linetime-control publishes its
+// table in the shared memory; then the control's table applies).
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -33,7 +37,10 @@
 #include <utility>
 #include <vector>
 
+#include "dataplane/acl_fib.h"
 #include "dataplane/address_set.h"
+#include "dataplane/epoch_publisher.h"
+#include "dataplane/restrict_file.h"
 #include <unistd.h>
 
 #include "dataplane/counters.h"
@@ -79,7 +86,8 @@ struct Options {
   double stats_interval_s = 0;
   double duration_s = 0;        // 0: until SIGINT/SIGTERM
   unsigned mbufs = 8191;
-  std::size_t clients = ClientTable::kDefaultCapacity;  // per lcore; 0: no interleaved mode
+  std::size_t clients = ClientTable::kDefaultCapacity;  // per lcore; 0: no interleaved mode, no rate limits
+  std::string restrict_file;    // ntp.conf restrict/discard/ratelimit lines; empty: serve everyone
 };
 
 void usage() {
@@ -97,8 +105,12 @@ void usage() {
       "  --stats SECONDS       print counters every SECONDS\n"
       "  --duration SECONDS    stop after SECONDS (default: run until SIGINT/SIGTERM)\n"
       "  --mbufs N             mbufs in the pool (default 8191)\n"
-      "  --clients N           clients remembered per lcore for interleaved mode, 32 bytes each\n"
-      "                        (default 1048576 = 32 MiB; 0 answers every request in basic mode)");
+      "  --clients N           clients remembered per lcore for interleaved mode and rate limits,\n"
+      "                        48 bytes each (default 1048576 = 48 MiB; 0 answers every request\n"
+      "                        in basic mode and cannot rate limit)\n"
+      "  --restrict-file PATH  apply the restrict, discard (ntpd) and ratelimit (chrony) lines of\n"
+      "                        PATH (an ntp.conf) to NTP requests, until linetime-control publishes\n"
+      "                        its own table");
 }
 
 double parse_seconds(const char* flag, const char* v) {
@@ -164,6 +176,8 @@ Options parse(int argc, char** argv) {
             v + "'");
       }
       o.clients = static_cast<std::size_t>(n);
+    } else if (a == "--restrict-file") {
+      o.restrict_file = value();
     } else {
       die("unknown option '" + a + "' (see --help)");
     }
@@ -176,6 +190,29 @@ Options parse(int argc, char** argv) {
 }
 
 std::vector<std::unique_ptr<Worker>> g_lcores;
+
+// The access list in DPDK tables, or the process stops with why.
+std::unique_ptr<const AccessControl> build_acl(const CompiledAcl& acl, std::size_t clients, const std::string& from) {
+  static unsigned built = 0;
+  auto fib = FibAccessControl::build(acl, "lt_acl" + std::to_string(built++));
+  if (!fib) die(fib.error() + " (" + from + ")");
+  const FibAccessControl& f = **fib;
+  std::string what = "access control from " + from + ": " + std::to_string(f.prefixes4()) + " IPv4 and " +
+                     std::to_string(f.prefixes6()) + " IPv6 prefixes besides the defaults";
+  if (f.limits()) {
+    what += acl.rate.style == shm::RateStyle::kChrony
+                ? "; rate limit: chrony ratelimit interval " + std::to_string(acl.rate.interval_log2) + " burst " +
+                      std::to_string(acl.rate.burst) + " leak " + std::to_string(acl.rate.leak)
+                : "; rate limit: ntpd discard average " + std::to_string(acl.rate.average_log2) + " minimum " +
+                      std::to_string(acl.rate.minimum_s);
+    if (clients == 0) {
+      what += "; WARNING: --clients 0 leaves no table to remember clients in, so 'limited' clients are answered"
+              " unlimited: give --clients N";
+    }
+  }
+  log(what);
+  return std::unique_ptr<const AccessControl>(fib->release());
+}
 
 int worker_main(void* arg) {
   Worker* w = static_cast<Worker*>(arg);
@@ -300,6 +337,21 @@ int main(int argc, char** argv) {
   };
   for (int i = 0; i < 4; ++i) timebase_round();
 
+  // Access control: the restrict file's rules until the control publishes.
+  CompiledAcl initial_acl = compile_restrict({});
+  if (!opt.restrict_file.empty()) {
+    auto rf = load_restrict_file(opt.restrict_file);
+    if (!rf) die(rf.error() + "(in --restrict-file " + opt.restrict_file + ")");
+    for (const std::string& n : rf->notes) log(n);
+    initial_acl = compile_restrict(rf->rules, rf->rate);
+  }
+  // Destroyed before the EAL: its tables live in DPDK memory.
+  auto acl = std::make_unique<EpochPublisher<AccessControl>>(
+      lcores, build_acl(initial_acl, opt.clients,
+                        opt.restrict_file.empty() ? "no restrict file: everyone is served" : opt.restrict_file));
+  shm::TableRegion tables(seg->tables());
+  std::uint64_t acl_generation = 0;
+
   const hwclock::Duration holdover = hwclock::Duration::from_seconds(opt.holdover_s);
   unsigned q = 0;
   unsigned main_index = 0;
@@ -325,6 +377,7 @@ int main(int argc, char** argv) {
     }
     g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover, std::move(clients)));
     g_lcores.back()->follow_addresses(addresses, q);
+    g_lcores.back()->follow_acl(*acl, q);
     ++q;
   }
   q = 0;
@@ -385,6 +438,19 @@ int main(int argc, char** argv) {
       }
       addresses.reclaim();
     }
+    // The control's access table (reader slot 0 of the table region: this
+    // lcore copies it into the DPDK tables the workers read).
+    if (const shm::TableRegion::View v = tables.acquire(0); v.generation != acl_generation) {
+      acl_generation = v.generation;
+      if (auto table = shm::parse_acl(v.table)) {
+        acl->publish(build_acl(from_table(*table), opt.clients,
+                              "linetime-control (table generation " + std::to_string(v.generation) + ")"));
+      } else {
+        log("linetime-control published an access table this dataplane cannot read (generation " +
+            std::to_string(v.generation) + "): keeping the current one; run a control and dataplane of one version");
+      }
+    }
+    acl->reclaim();
     seg->heartbeat(hwclock::MonoTime(clock_ns(CLOCK_MONOTONIC)));
     const bool silent = main_worker.state().control_silent();
     if (silent != was_silent) {
@@ -407,6 +473,7 @@ int main(int argc, char** argv) {
   rte_eth_dev_stop(opt.port);
   if (tap_port != kNoPort) rte_eth_dev_stop(tap_port);
   g_lcores.clear();
+  acl.reset();
   rte_eal_cleanup();
   return 0;
 }

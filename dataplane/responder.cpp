@@ -4,6 +4,10 @@ namespace linetime::dataplane {
 
 using wire::NtpMode;
 
+namespace {
+constexpr std::uint32_t kKissRate = 0x5241'5445;  // "RATE" (RFC 5905 section 7.4)
+}  // namespace
+
 const char* to_string(NtpOutcome o) {
   switch (o) {
     case NtpOutcome::kAnswered: return "answered";
@@ -18,6 +22,11 @@ const char* to_string(NtpOutcome o) {
     case NtpOutcome::kDropSourcePort0: return "drop-source-port-0";
     case NtpOutcome::kDropAuthenticated: return "drop-authenticated";
     case NtpOutcome::kDropNoRoom: return "drop-no-room";
+    case NtpOutcome::kDropRestrictIgnore: return "drop-restrict-ignore";
+    case NtpOutcome::kDropRestrictNoserve: return "drop-restrict-noserve";
+    case NtpOutcome::kDropRestrictVersion: return "drop-restrict-version";
+    case NtpOutcome::kDropRateLimited: return "drop-rate-limited";
+    case NtpOutcome::kAnsweredKod: return "answered-kod-rate";
     case NtpOutcome::kCount: break;
   }
   return "unknown";
@@ -60,11 +69,13 @@ void Responder::update(const shm::ServerState& state) {
   }
 }
 
-Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::NtpHeader& q) {
+Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::NtpHeader& q, std::uint32_t slot) {
   Interleave x;
   if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return x;
   if (req.rx != last_rx_) convert_rx(req.rx);
-  const ClientTable::Claim c = clients_->claim(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
+  const ClientTable::Claim c = slot != ClientTable::kNoSlot
+                                   ? clients_->claim_slot(slot, last_rx_raw_)
+                                   : clients_->claim(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
   x.slot = c.slot;
   const std::uint64_t client_rx = q.receive_ts.get();
   // RFC 9769 section 2: the origin must be the receive timestamp we saved,
@@ -77,9 +88,9 @@ Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::N
   return x;
 }
 
-NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
+NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now, std::uint32_t slot) {
   const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
-  const Interleave x = interleave(req, q);
+  const Interleave x = interleave(req, q, slot);
   if (!x.interleaved) {
     NtpResponse res = answer_basic(q, r, req.rx, now);
     res.tx_slot = x.slot;
@@ -91,6 +102,54 @@ NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r,
   NtpResponse res{synchronized_ ? NtpOutcome::kAnsweredInterleaved : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
   res.tx_slot = x.slot | kSlotInterleaved;
   return res;
+}
+
+NtpOutcome Responder::check_restricted(const NtpRequest& req) const {
+  // ntpd drops an ignored client's packets before looking at them.
+  if ((req.acl & kActIgnore) != 0) return NtpOutcome::kDropRestrictIgnore;
+  const NtpOutcome o = check(req);
+  if (o != NtpOutcome::kAnswered) return o;
+  if ((req.acl & kActNoserve) != 0) return NtpOutcome::kDropRestrictNoserve;
+  const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+  if ((req.acl & kActVersion) != 0 && q->version() != wire::kNtpMaxVersion) return NtpOutcome::kDropRestrictVersion;
+  return NtpOutcome::kAnswered;
+}
+
+NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
+  const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+  const bool flagged = (q.origin_ts.get() & kRxFlag) != 0;
+  // Without a client table nothing can be remembered: answered unlimited
+  // (the dataplane says so at start).
+  if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) {
+    return flagged ? answer_flagged(req, r, now) : answer_basic(q, r, req.rx, now);
+  }
+  if (req.rx != last_rx_) convert_rx(req.rx);
+  const ClientTable::Touch t = clients_->touch(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
+  ClientEntry& e = clients_->entry(t.slot);
+  const RateVerdict v = dataplane::rate_limit(rate_, e.credit, t.previous, t.fresh, last_rx_raw_, next_random());
+  if (v == RateVerdict::kPass) return flagged ? answer_flagged(req, r, now, t.slot) : answer_basic(q, r, req.rx, now);
+  if (v == RateVerdict::kLimitedKod && (req.acl & kActKod) != 0) {
+    write_kod(q, r, kod_min_poll(rate_));
+    return {NtpOutcome::kAnsweredKod, sizeof(wire::NtpHeader)};
+  }
+  return {NtpOutcome::kDropRateLimited, 0};
+}
+
+void Responder::write_kod(const wire::NtpHeader& q, wire::NtpHeader* r, std::int8_t min_poll) {
+  const wire::NtpHeader in = q;  // `r` may be `q`
+  *r = wire::NtpHeader{};
+  r->li_vn_mode = wire::ntp_li_vn_mode(static_cast<unsigned>(wire::Leap::kUnsync), in.version(),
+                                       static_cast<unsigned>(NtpMode::kServer));
+  r->stratum = 0;  // a kiss
+  r->poll = in.poll > min_poll ? in.poll : min_poll;
+  r->precision = in.precision;
+  r->root_delay = in.root_delay;
+  r->root_dispersion = in.root_dispersion;
+  r->reference_id.set(kKissRate);
+  r->reference_ts = in.reference_ts;
+  r->origin_ts = in.transmit_ts;
+  r->receive_ts = in.transmit_ts;
+  r->transmit_ts = in.transmit_ts;
 }
 
 NtpOutcome Responder::check_tail(const NtpRequest& req) {

@@ -25,6 +25,15 @@
 // this answer, whose precise transmit time the caller records after sending
 // it (NtpResponse::tx_slot), so a client's third request is the first that
 // can be answered interleaved.
+//
+// Access control and rate limiting (acl.h, ratelimit.h): the caller looks the
+// client up in the access list and passes the actions in NtpRequest::acl.
+// ignore, noserve and version drop the request here; a `limited` request
+// takes the client's entry in the client table (the same entry as interleaved
+// mode) and is answered, dropped, or answered with a KoD RATE (RFC 5905
+// section 7.4: LI 3, stratum 0, reference id "RATE"; as ntpd sends it, the
+// three timestamps are the request's transmit timestamp and the other fields
+// the request's own, so it tells nothing about our clock).
 #pragma once
 
 #include <cstddef>
@@ -32,7 +41,9 @@
 #include <cstring>
 #include <limits>
 
+#include "dataplane/acl.h"
 #include "dataplane/client_table.h"
+#include "dataplane/ratelimit.h"
 #include "dataplane/shm/server_state.h"
 #include "dataplane/wire/ntp.h"
 #include "hwclock/ntp_time.h"
@@ -54,13 +65,19 @@ enum class NtpOutcome : std::uint8_t {
   kDropSourcePort0,     // UDP source port 0 cannot be answered
   kDropAuthenticated,   // carries a MAC and no key is configured here
   kDropNoRoom,          // output buffer smaller than a header
+  kDropRestrictIgnore,  // the client's restrict rule says ignore
+  kDropRestrictNoserve, // ... noserve
+  kDropRestrictVersion, // ... version, and the request is not NTPv4
+  kDropRateLimited,     // ... limited, and the client asks too often
+  kAnsweredKod,         // ... limited kod: answered with a KoD RATE instead of the time
   kCount
 };
 
 const char* to_string(NtpOutcome o);
 
 constexpr bool answered(NtpOutcome o) {
-  return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync || o == NtpOutcome::kAnsweredInterleaved;
+  return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync || o == NtpOutcome::kAnsweredInterleaved ||
+         o == NtpOutcome::kAnsweredKod;
 }
 
 // The lowest bit of an NTP timestamp: set in our receive timestamps, clear in
@@ -75,6 +92,9 @@ struct NtpRequest {
   // mode; without it the answer is basic.
   const std::uint8_t* client = nullptr;
   std::uint8_t client_length = 0;
+  // AclAction bits of the client's restrict rule for this source port; 0:
+  // none apply.
+  std::uint8_t acl = 0;
 };
 
 // Set in a tx_slot (NtpResponse, Verdict) when the answer is interleaved: its
@@ -123,8 +143,19 @@ class Responder {
   void set_clients(ClientTable* clients) { clients_ = clients; }
   ClientTable* clients() const { return clients_; }
 
+  // How `limited` clients are limited (from the published access list).
+  void set_rate_limit(const shm::AclRateLimit& rate) { rate_ = rate; }
+  const shm::AclRateLimit& rate_limit() const { return rate_; }
+  // Seeds the generator that decides chrony-style leaks (not 0).
+  void seed(std::uint32_t seed) { random_ = seed != 0 ? seed : 1; }
+
+  // The KoD RATE answer to `q` into `r` (which may be `q`'s bytes).
+  static void write_kod(const wire::NtpHeader& q, wire::NtpHeader* r, std::int8_t min_poll);
+
  private:
   NtpOutcome check(const NtpRequest& req) const;
+  // check() for a request its restrict rule drops or limits: out of line.
+  NtpOutcome check_restricted(const NtpRequest& req) const;
   // Requests longer than a header: extension fields and MAC.
   static NtpOutcome check_tail(const NtpRequest& req);
 
@@ -148,11 +179,21 @@ class Responder {
   };
   // A request whose origin carries our receive flag: claims the client's
   // entry for this answer and says whether to answer interleaved.
-  Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q);
+  // `slot`: the client's entry when the rate limiter has already taken it.
+  Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q, std::uint32_t slot);
   // A request whose origin carries our receive flag, answered interleaved or
   // basic; out of line, so the common path stays as short as without
   // interleaved mode.
-  NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now);
+  NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now,
+                             std::uint32_t slot = ClientTable::kNoSlot);
+  // A request under a `limited` rule: out of line for the same reason.
+  NtpResponse answer_limited(const NtpRequest& req, wire::NtpHeader* r, ClockRef now);
+  std::uint32_t next_random() {  // xorshift32
+    random_ ^= random_ << 13;
+    random_ ^= random_ >> 17;
+    random_ ^= random_ << 5;
+    return random_;
+  }
   template <class Now>
   NtpResponse answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now);
   // Everything but the origin and transmit timestamps, which the caller has
@@ -177,6 +218,8 @@ class Responder {
   wire::NtpHeader template_{};  // leap, mode, stratum, precision, delay, refid, reference
   bool synchronized_ = false;
   ClientTable* clients_ = nullptr;
+  shm::AclRateLimit rate_{};
+  std::uint32_t random_ = 0x9E3779B9u;
 
   hwclock::UtcTime last_rx_{std::numeric_limits<std::int64_t>::min()};
   std::uint64_t last_rx_raw_ = 0;
@@ -226,12 +269,13 @@ NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r
 
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
-  const NtpOutcome verdict = check(req);
+  const NtpOutcome verdict = req.acl == 0 ? check(req) : check_restricted(req);
   if (verdict != NtpOutcome::kAnswered) return {verdict, 0};
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
+  if ((req.acl & kActLimited) != 0) [[unlikely]] return answer_limited(req, r, ClockRef::of(now));
   if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now));
   return answer_basic(*q, r, req.rx, now);
 }

@@ -60,6 +60,8 @@ Worker::Worker(const WorkerConfig& config, const LocalConfig& local, const shm::
       counters_(&segment.counters()[config.counter_block]),
       upstream_(segment.upstream_rx(config.counter_block)) {
   if (clients_.enabled()) proc_.responder().set_clients(&clients_);
+  // Chrony-style leaks are drawn per lcore.
+  proc_.responder().seed(static_cast<std::uint32_t>(rte_rdtsc()) ^ (config.counter_block + 1) * 0x9E3779B9u);
 }
 
 void Worker::refresh() {
@@ -70,6 +72,7 @@ void Worker::refresh() {
   }
   // A burst boundary: no reference to the previous address set is held.
   if (const AddressSet* set = addresses_.changed()) proc_.set_addresses(set);
+  if (const AccessControl* acl = acl_.changed()) proc_.set_acl(acl);
   last_change_ = state_.refresh(hwclock::MonoTime(static_cast<std::int64_t>(monotonic_ns())));
   if (last_change_ != shm::StateReader::Change::kNone) proc_.responder().update(state_.served());
 }

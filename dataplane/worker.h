@@ -25,8 +25,10 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/acl.h"
 #include "dataplane/address_set.h"
 #include "dataplane/client_table.h"
+#include "dataplane/epoch_publisher.h"
 #include "dataplane/frame.h"
 #include "dataplane/shm/ring.h"
 #include "dataplane/shm/segment.h"
@@ -74,6 +76,11 @@ class Worker {
   // Answer on the sets `publisher` publishes, as its reader `reader` (once
   // per burst; instead of the LocalConfig's static addresses).
   void follow_addresses(const AddressPublisher& publisher, unsigned reader) { addresses_ = AddressReader(publisher, reader); }
+  // Check NTP requests against the access lists `publisher` publishes, as
+  // its reader `reader` (switching at burst boundaries).
+  void follow_acl(const EpochPublisher<AccessControl>& publisher, unsigned reader) {
+    acl_ = EpochReader<AccessControl>(publisher, reader);
+  }
 
   // One pass of the loop; returns the number of frames received.
   unsigned poll_once();
@@ -106,6 +113,7 @@ class Worker {
   shm::CounterBlock* counters_;
   shm::RingProducer<shm::UpstreamReply> upstream_;
   AddressReader addresses_;
+  EpochReader<AccessControl> acl_;
   shm::StateReader::Change last_change_ = shm::StateReader::Change::kNone;
 };
 

@@ -4,9 +4,11 @@
 # with vCPU placement. Each figure is the difference of a 20,000-burst and a
 # 10,000-burst run (so set-up is not counted), divided by the 320,000 requests
 # in between; the harness (refilling requests) is counted the same way and
-# subtracted.
+# subtracted. With access control and rate limiting on (bench_dataplane's
+# Acl variants) each is stated too, and as a share of the plain loop.
 #
-#   scripts/count-instructions.sh        (root: DPDK)
+#   scripts/count-instructions.sh            (root: DPDK)
+#   scripts/count-instructions.sh --plain    the plain loop only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -21,6 +23,18 @@ ir() {  # ir NAME ITERATIONS
   callgrind_annotate "$tmp/out" | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }'
 }
 requests=$((10000 * 32))
-loop=$(( $(ir BM_DataplaneLoop 20000) - $(ir BM_DataplaneLoop 10000) ))
-harness=$(( $(ir BM_HarnessOnly 20000) - $(ir BM_HarnessOnly 10000) ))
-echo "instructions per request: loop $((loop / requests)), harness $((harness / requests)), dataplane $(((loop - harness) / requests))"
+per_request() {  # per_request LOOP HARNESS: the loop's own instructions per request
+  local loop harness
+  loop=$(( $(ir "$1" 20000) - $(ir "$1" 10000) ))
+  harness=$(( $(ir "$2" 20000) - $(ir "$2" 10000) ))
+  echo "$(((loop - harness) / requests)) $((loop / requests)) $((harness / requests))"
+}
+read -r plain loop harness <<<"$(per_request BM_DataplaneLoop BM_HarnessOnly)"
+echo "instructions per request: loop $loop, harness $harness, dataplane $plain"
+[ "${1:-}" = "--plain" ] && exit 0
+for variant in BM_DataplaneLoopAcl10k:BM_HarnessOnly BM_DataplaneLoopAcl100k:BM_HarnessOnly \
+               BM_DataplaneLoopAclRate10M:BM_HarnessRotating; do
+  read -r own loop harness <<<"$(per_request "${variant%%:*}" "${variant##*:}")"
+  # The rate the instruction counts imply, relative to the plain loop.
+  echo "${variant%%:*}: dataplane $own instructions per request ($((plain * 100 / own)) % of the plain rate by instructions)"
+done

@@ -41,7 +41,7 @@ TEST(ClientTable, CapacityRoundsUpToPowerOfTwoBuckets) {
   EXPECT_EQ(table(4).capacity(), 4u);
   EXPECT_EQ(table(5).capacity(), 8u);
   EXPECT_EQ(table(1000).capacity(), 1024u);
-  EXPECT_EQ(table(1000).bytes(), 1024u * 32);
+  EXPECT_EQ(table(1000).bytes(), 1024u * 48);
   auto big = ClientTable::create(ClientTable::kMaxCapacity + 1, kSeed);
   ASSERT_FALSE(big);
   EXPECT_NE(big.error().find("ask for fewer clients"), std::string::npos) << big.error();

@@ -1,0 +1,168 @@
+// The access list in DPDK's rte_fib / rte_fib6 against the reference
+// matcher, and a worker on a net_ring port following published access lists:
+// rules, rate limits and KoD RATE answers end to end.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+
+#include "dataplane/acl_fib.h"
+#include "dataplane/counters.h"
+#include "dataplane/epoch_publisher.h"
+#include "dataplane/wire/ethernet.h"
+#include "dataplane/wire/ipv4.h"
+#include "dataplane/wire/ntp.h"
+#include "dataplane/wire/udp.h"
+#include "tests/dpdk/dpdk_env.h"
+#include "tests/support/frames.h"
+
+using namespace linetime;
+using namespace linetime::dataplane;
+using namespace linetime::shm;
+
+namespace {
+
+class DpdkAcl : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!test::eal_up()) GTEST_SKIP() << "DPDK EAL cannot start here (needs root)";
+  }
+};
+
+std::uint32_t random_flags(std::mt19937& rng) {
+  std::uint32_t f = 0;
+  if (rng() % 2) f |= kAclLimited;
+  if (rng() % 3 == 0) f |= kAclKod;
+  if (rng() % 9 == 0) f |= kAclNoserve;
+  if (rng() % 11 == 0) f |= kAclIgnore;
+  if (rng() % 13 == 0) f |= kAclVersion;
+  if (rng() % 17 == 0) f |= kAclNtpport;
+  return f | kAclNomodify;
+}
+
+TEST_F(DpdkAcl, FibAgreesWithTheReferenceOnTenThousandRules) {
+  std::mt19937 rng(7);
+  std::vector<AclRule> rules = {AclRule::default_rule(kAclLimited | kAclKod)};
+  for (int i = 0; i < 10'000; ++i) {
+    // Clustered in 198.18.0.0/15 so that prefixes nest and tbl8s are used.
+    const std::uint32_t a = 0xC6120000u | (rng() & 0x1FFFF);
+    const auto len = static_cast<std::uint8_t>(15 + rng() % 18);
+    rules.push_back(AclRule::ipv4(static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
+                                  static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a), len, random_flags(rng)));
+  }
+  for (int i = 0; i < 300; ++i) {
+    std::uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(rng() % 4), static_cast<std::uint8_t>(rng())};
+    for (int b = 6; b < 16; ++b) a[b] = static_cast<std::uint8_t>(rng());
+    rules.push_back(AclRule::ipv6(a, static_cast<std::uint8_t>(32 + rng() % 33), random_flags(rng)));
+  }
+  const CompiledAcl acl = compile_restrict(rules);
+  const PrefixAccessControl reference(acl);
+  auto fib = FibAccessControl::build(acl, "lt_test_acl_a");
+  ASSERT_TRUE(fib.has_value()) << fib.error();
+  EXPECT_EQ((*fib)->prefixes4() + 1, acl.v4.size());
+  EXPECT_TRUE((*fib)->limits());
+  for (int i = 0; i < 20'000; ++i) {
+    const std::uint32_t ip = i % 10 == 0 ? rng() : (0xC6120000u | (rng() & 0x1FFFF));
+    const std::uint8_t b[4] = {static_cast<std::uint8_t>(ip >> 24), static_cast<std::uint8_t>(ip >> 16),
+                               static_cast<std::uint8_t>(ip >> 8), static_cast<std::uint8_t>(ip)};
+    ASSERT_EQ((*fib)->lookup4(b), reference.lookup4(b)) << i;
+  }
+  for (int i = 0; i < 5'000; ++i) {
+    std::uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, static_cast<std::uint8_t>(rng() % 5)};
+    for (int b = 5; b < 16; ++b) a[b] = static_cast<std::uint8_t>(rng());
+    ASSERT_EQ((*fib)->lookup6(a), reference.lookup6(a)) << i;
+  }
+}
+
+TEST_F(DpdkAcl, DefaultsOnlyNeedNoTables) {
+  auto fib = FibAccessControl::build(compile_restrict(std::vector<AclRule>{AclRule::default_rule(kAclNoserve, 6)}),
+                                     "lt_test_acl_b");
+  ASSERT_TRUE(fib.has_value()) << fib.error();
+  const std::uint8_t v4[4] = {198, 18, 0, 2};
+  std::uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+  EXPECT_EQ((*fib)->lookup4(v4), AclActions{});
+  EXPECT_EQ((*fib)->lookup6(v6), (AclActions{kActNoserve, kActNoserve}));
+  EXPECT_FALSE((*fib)->limits());
+}
+
+const wire::NtpHeader* ntp_of(const std::vector<std::uint8_t>& f) {
+  return f.size() >= 90 ? reinterpret_cast<const wire::NtpHeader*>(f.data() + 42) : nullptr;
+}
+
+TEST_F(DpdkAcl, WorkerFollowsPublishedListsAndSendsRateLimitedKods) {
+  test::RingPort port = test::RingPort::create("lt_ring_acl");
+  test::ControlSide control("acl");
+  shm::Seqlock<hwclock::Timebase> timebase;
+  test::fit_timebase(timebase);
+  WorkerConfig wc;
+  wc.port = port.port;
+  LocalConfig local;
+  local.mac = port.info.mac;
+  local.ipv4 = {test::kServerIp};
+  auto clients = ClientTable::create(1024, 11);
+  ASSERT_TRUE(clients.has_value());
+  Worker worker(wc, local, control.dataplane, timebase, hwclock::Duration::from_s(300), std::move(*clients));
+
+  auto built = FibAccessControl::build(
+      compile_restrict(std::vector<AclRule>{AclRule::default_rule(kAclLimited | kAclKod),
+                                            AclRule::ipv4(198, 18, 0, 3, 32, 0),  // not limited
+                                            AclRule::ipv4(198, 18, 0, 4, 32, kAclIgnore)}),
+      "lt_test_acl_c");
+  ASSERT_TRUE(built.has_value()) << built.error();
+  EpochPublisher<AccessControl> publisher(1, std::unique_ptr<const AccessControl>(built->release()));
+  worker.follow_acl(publisher, 0);
+
+  const auto req = test::ntp_request();
+  auto inject = [&](wire::Ipv4Address src) {
+    const test::Frame f = test::udp4(wire::Bytes(req), 40000, 123, src, test::kServerIp, port.info.mac);
+    ASSERT_TRUE(port.inject(f.buf.data(), f.length));
+  };
+  // Three requests from one client in one burst, three from an unlimited
+  // one, one from an ignored one.
+  for (int i = 0; i < 3; ++i) inject(test::kClientIp);
+  for (int i = 0; i < 3; ++i) inject(wire::Ipv4Address::of(198, 18, 0, 3));
+  inject(wire::Ipv4Address::of(198, 18, 0, 4));
+  worker.poll_once();
+  const auto out = port.capture();
+  ASSERT_EQ(out.size(), 5u);  // answer + KoD, three answers; the third request and the ignored one dropped
+  const wire::NtpHeader* answer = ntp_of(out[0]);
+  const wire::NtpHeader* kod = ntp_of(out[1]);
+  ASSERT_NE(answer, nullptr);
+  ASSERT_NE(kod, nullptr);
+  EXPECT_EQ(answer->stratum, 2);
+  EXPECT_EQ(kod->stratum, 0);
+  EXPECT_EQ(kod->reference_id.get(), 0x52415445u);
+  EXPECT_EQ(kod->leap(), 3u);
+  // The worker stamps transmit times just before sending, but not a KoD's:
+  // its three timestamps stay the request's transmit timestamp.
+  const std::uint64_t client_tx = 0xA0A1A2A3A4A5A6A7ULL;
+  EXPECT_EQ(kod->transmit_ts.get(), client_tx);
+  EXPECT_EQ(kod->receive_ts.get(), client_tx);
+  EXPECT_EQ(kod->origin_ts.get(), client_tx);
+  EXPECT_NE(answer->transmit_ts.get(), client_tx);
+  // Every frame left with a valid UDP checksum.
+  for (const auto& f : out) {
+    const auto eth = wire::parse_ethernet(wire::Bytes(f));
+    ASSERT_TRUE(eth.has_value());
+    const auto ip = wire::parse_ipv4(eth->payload);
+    ASSERT_TRUE(ip.has_value());
+    EXPECT_TRUE(wire::parse_udp(ip->payload, ip->fields.src, ip->fields.dst).has_value());
+  }
+  auto count = [&](Counter c) { return shm::sum(control.dataplane.counters(), 1, index(c)); };
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnsweredKod)), 1u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kDropRateLimited)), 1u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kDropRestrictIgnore)), 1u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnswered)), 4u);
+
+  // A new list: everyone served. The worker switches at its next burst and
+  // acknowledges, so the old list can go.
+  auto open = FibAccessControl::build(compile_restrict(std::vector<AclRule>{}), "lt_test_acl_d");
+  ASSERT_TRUE(open.has_value());
+  publisher.publish(std::unique_ptr<const AccessControl>(open->release()));
+  inject(wire::Ipv4Address::of(198, 18, 0, 4));
+  worker.poll_once();
+  EXPECT_EQ(port.capture().size(), 1u);
+  EXPECT_EQ(publisher.reclaim(), 0u);
+}
+
+}  // namespace
