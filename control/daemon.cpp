@@ -27,6 +27,7 @@
 #include "control/status.h"
 #include "dataplane/responder.h"
 #include "dataplane/shm/segment.h"
+#include "hwclock/rtc_drift.h"
 
 namespace linetime::control {
 
@@ -55,6 +56,32 @@ MonoTime mono_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return MonoTime(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+// Time since the system booted, suspend included.
+Duration since_boot() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return Duration(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+// Sleeps until `clock` reads `t` (the disciplined clock runs within 0.1 % of
+// the real one: a second sleep at most corrects the rest).
+void sleep_until(ClockDriver& clock, UtcTime t) {
+  for (int i = 0; i < 3; ++i) {
+    const Duration left = std::min(t - clock.now(), Duration::from_s(2));
+    if (left <= Duration{}) return;
+    timespec ts{static_cast<time_t>(left.ns() / hwclock::kNsPerSec), static_cast<long>(left.ns() % hwclock::kNsPerSec)};
+    while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+}
+
+Expected<std::unique_ptr<hwclock::RtcDevice>, hwclock::RtcStatus> open_linux_rtc(const std::string& path,
+                                                                                bool writable) {
+  auto rtc = hwclock::LinuxRtc::open(path, writable);
+  if (!rtc) return unexpected(rtc.error());
+  return std::unique_ptr<hwclock::RtcDevice>(std::move(*rtc));
 }
 
 // The daemon's log: a file (`logfile`, -l), standard error in the foreground,
@@ -194,6 +221,8 @@ class Daemon {
   };
 
   bool setup();
+  void setup_rtc();
+  bool synchronized() const { return discipline_->state().mode == discipline::SyncMode::kSynchronized; }
   void add_peers(const Source& s);
   void reload();
   void run_timers(UtcTime now);
@@ -224,6 +253,8 @@ class Daemon {
   std::optional<shm::Segment> segment_;
   dataplane::Responder responder_;
   std::unique_ptr<DriftFile> drift_;
+  std::unique_ptr<hwclock::RtcDevice> rtc_device_;
+  std::unique_ptr<hwclock::RtcSteering> rtc_;
   std::optional<PidFile> pidfile_;
   MonoTime started_{};
   std::uint64_t served_ = 0;
@@ -263,6 +294,7 @@ bool Daemon::setup() {
     log_(LOG_ERR, "%s", st.message().c_str());
     return false;
   }
+  setup_rtc();
 
   for (const Source& s : config_.sources) add_peers(s);
   if (peers_.empty() && !config_.local_clock) {
@@ -345,6 +377,45 @@ bool Daemon::setup() {
   }
   publish(clock_->now());
   return true;
+}
+
+// Opens the RTC and sets the clock from it, before any source is polled. An
+// RTC that cannot be used is logged and done without: it is never a reason not
+// to run.
+void Daemon::setup_rtc() {
+  const RtcSettings& rs = config_.rtc;
+  if (!rs.enabled()) return;
+  // The RTC is a host clock too: without clock control it is only read.
+  const bool write = rs.sync && !opts_.no_clock_control;
+  if (rs.sync && !write) {
+    log_(LOG_INFO, "no clock control (-x): rtcsync ignored, %s is read and never written", rs.device.c_str());
+  }
+  auto opened = opts_.open_rtc ? opts_.open_rtc(rs.device, write) : open_linux_rtc(rs.device, write);
+  if (!opened) {
+    log_(LOG_ERR, "%s; running without the RTC", opened.error().message().c_str());
+    return;
+  }
+  rtc_device_ = std::move(*opened);
+  hwclock::RtcSteeringConfig sc;
+  sc.rtcfile = rs.file;
+  sc.rtcsync = write;
+  sc.rtc.timescale = rs.local_time ? hwclock::RtcTimescale::kLocal : hwclock::RtcTimescale::kUtc;
+  sc.rtc.set_delay = Duration::from_ms(rs.set_delay_ms);
+  sc.booted_at = clock_->now() - since_boot();
+  hwclock::RtcSystemClock sys;
+  sys.now = [this] { return clock_->now(); };
+  sys.sleep_until = [this](UtcTime t) { sleep_until(*clock_, t); };
+  rtc_ = std::make_unique<hwclock::RtcSteering>(*rtc_device_, std::move(sys), sc);
+  log_(LOG_INFO, "RTC %s (%s time%s%s)", rtc_device_->name().c_str(), rs.local_time ? "local" : "UTC",
+       write ? ", written while synchronized" : "", rs.file.empty() ? "" : (", drift in " + rs.file).c_str());
+  const hwclock::RtcSteering::Boot b = rtc_->boot();
+  if (!b.message.empty()) log_(b.step ? LOG_NOTICE : LOG_INFO, "%s", b.message.c_str());
+  if (!b.step) return;
+  if (const ClockStatus st = clock_->step(*b.step); !st.ok()) {
+    log_(LOG_ERR, "%s", st.message().c_str());
+    return;
+  }
+  log_(LOG_NOTICE, "%s clock stepped by %+.6f s from the RTC", clock_->name(), b.step->seconds());
 }
 
 void Daemon::add_peers(const Source& s) {
@@ -460,6 +531,7 @@ bool Daemon::execute(const discipline::ClockCommand& cmd, UtcTime now) {
   if (r.stepped) {
     log_(LOG_NOTICE, "clock stepped by %+.6f s", cmd.step.seconds());
     for (Peer& p : peers_) p.assoc->on_clock_step(cmd.step);
+    if (rtc_) rtc_->on_clock_step(cmd.step);
   }
   if (cmd.action == ClockAction::kExit || r.stop) {
     log_(LOG_NOTICE, "one-shot: clock %s by %+.6f s; exiting", cmd.step != Duration{} ? "stepped" : "slewed",
@@ -645,10 +717,16 @@ int Daemon::run() {
         log_(LOG_WARNING, "%s", err.c_str());
       }
     }
+    if (rtc_) {
+      if (const std::string m = rtc_->poll(mono_now(), synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
+    }
 
     UtcTime next = discipline_->next_timer();
     for (const Peer& p : peers_) {
       if (!p.retired) next = std::min(next, p.assoc->next_timer());
+    }
+    if (rtc_) {
+      if (const auto d = rtc_->next_deadline()) next = std::min(next, *d);
     }
     std::int64_t wait_ms = (next - clock_->now()).ns() / 1'000'000 + 1;
     wait_ms = std::clamp<std::int64_t>(wait_ms, 0, upstream_rings_ ? kRingPollInterval.count() : 1000);
@@ -664,6 +742,10 @@ int Daemon::run() {
     if (management_) management_->service(mono_now().ticks() / 1'000'000);
     if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(mono_now());
+  }
+  if (rtc_) {
+    // A last measurement (and write): up to a few seconds, waiting for rollovers.
+    if (const std::string m = rtc_->shutdown(synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
   }
   if (drift_ && discipline_->state().mode != discipline::SyncMode::kUnsynchronized) {
     if (const std::string err = drift_->flush(discipline_->state().frequency_ppm); !err.empty()) {

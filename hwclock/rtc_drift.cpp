@@ -330,6 +330,12 @@ RtcSteering::Boot RtcSteering::boot() {
     b.message = message;
     return b;
   }
+  if (cfg_.booted_at && prior->ref_time >= *cfg_.booted_at) {
+    b.message = "rtcfile " + cfg_.rtcfile +
+                " was written since the system booted: the system clock keeps its time (it is set from the RTC only "
+                "at the first start after a boot)";
+    return b;
+  }
   auto m = measure_rtc(rtc_, sys_, cfg_.rtc);
   if (!m) {
     b.message = m.error().message() + "; the system clock is not set from the RTC";

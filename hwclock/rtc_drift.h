@@ -116,6 +116,10 @@ struct RtcSteeringConfig {
   // With an rtcfile, the RTC is written only when off by more than this: every
   // write adds its own error to the history.
   Duration write_tolerance = Duration::from_ms(5);
+  // When the system booted (system time). Given, boot() sets the clock only
+  // when the rtcfile is older: a daemon restarted on a running machine keeps
+  // the clock it has been disciplining, which is better than the RTC.
+  std::optional<UtcTime> booted_at;
 };
 
 class RtcSteering {

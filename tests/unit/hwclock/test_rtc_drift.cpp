@@ -198,6 +198,21 @@ TEST(RtcSteering, BootRefusesAnRtcThatWasReset) {
   EXPECT_FALSE(b.step.has_value());
   EXPECT_NE(b.message.find("battery"), std::string::npos) << b.message;
 
+  // Written since the system booted: a restarted daemon, the clock is kept.
+  FakeRtc good(tl, kStart / kNsPerSec + 86400 + 3, 5);
+  cfg.booted_at = UtcTime(kStart - 60 * kNsPerSec);
+  RtcSteering restarted(good, RtcSystemClock::of(tl), cfg);
+  const RtcSteering::Boot kept = restarted.boot();
+  EXPECT_FALSE(kept.step.has_value());
+  EXPECT_NE(kept.message.find("since the system booted"), std::string::npos) << kept.message;
+  cfg.booted_at = UtcTime(kStart + 60 * kNsPerSec);  // booted after it: set from the RTC
+  RtcSteering booted(good, RtcSystemClock::of(tl), cfg);
+  const RtcSteering::Boot set = booted.boot();
+  ASSERT_TRUE(set.step.has_value()) << set.message;
+  // 2 s ahead (the measurement above took a second), corrected by a day at 5 ppm.
+  EXPECT_NEAR(set.step->seconds(), 2 + 0.432, 0.001);
+  cfg.booted_at.reset();
+
   cfg.rtc.timescale = RtcTimescale::kLocal;  // the file was written for a UTC RTC
   RtcSteering other(rtc, RtcSystemClock::of(tl), cfg);
   const RtcSteering::Boot c = other.boot();
