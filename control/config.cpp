@@ -287,7 +287,7 @@ const std::vector<std::string_view> kKeywords = {
     "server", "pool", "peer", "restrict", "driftfile", "includefile", "keys", "trustedkey", "fudge", "tos",
     "tinker", "leapfile", "logfile", "statsdir", "statistics", "filegen", "interface", "nic", "disable",
     "enable", "broadcastdelay", "authenticate", "dataplane", "shm", "control", "holdover", "rtcfile", "rtcsync",
-    "rtcdevice"};
+    "rtcdevice", "hwtimestamp"};
 
 // ntpd directives linetime reads and ignores, with the reason given to the operator.
 const std::map<std::string_view, std::string_view> kUnsupported = {
@@ -529,6 +529,7 @@ class Parser {
     if (k == "rtcfile") return path_directive(l, cfg_.rtc.file, "rtcfile /var/lib/linetime/rtc");
     if (k == "rtcsync") return rtcsync(l);
     if (k == "rtcdevice") return rtcdevice(l);
+    if (k == "hwtimestamp") return hwtimestamp(l);
     if (auto it = kUnsupported.find(k); it != kUnsupported.end()) {
       warning(l.where, "'" + k + "' is an ntpd directive linetime does not support (" + std::string(it->second) +
                            ") — the line is ignored; remove it");
@@ -1301,6 +1302,22 @@ class Parser {
     }
     once(l, "rtcdevice");
     cfg_.rtc = r;
+  }
+
+  void hwtimestamp(const Line& l) {
+    if (!need(l, 1, "hwtimestamp eth0")) return;
+    const std::string& name = l[1];
+    // IFNAMSIZ - 1 characters, no '/', as the kernel's dev_valid_name() accepts.
+    if (name.size() > 15 || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find(':') != std::string::npos) {
+      error(l.where, "bad interface name '" + name + "' — write the name of a network interface (1 to 15 characters, "
+                     "as `ip link` lists them), e.g. 'hwtimestamp eth0'");
+      return;
+    }
+    if (std::find(cfg_.hwtimestamp.begin(), cfg_.hwtimestamp.end(), name) == cfg_.hwtimestamp.end()) {
+      cfg_.hwtimestamp.push_back(name);
+    }
+    extra(l, 2);
   }
 
   const FileLoader& loader_;

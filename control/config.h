@@ -238,6 +238,9 @@ struct Config {
   SystemFlags enabled;
   ApplianceSettings appliance;
   RtcSettings rtc;
+  // `hwtimestamp IFACE` (node mode): interfaces whose NIC should stamp NTP
+  // packets in hardware; the daemon checks each with ETHTOOL_GET_TS_INFO.
+  std::vector<std::string> hwtimestamp;
 };
 
 // What a FileLoader gives back: the text, or why it could not be read.

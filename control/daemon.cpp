@@ -1,7 +1,14 @@
 #include "control/daemon.h"
 
+#include <linux/ethtool.h>
+#include <linux/net_tstamp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -75,6 +82,42 @@ void sleep_until(ClockDriver& clock, UtcTime t) {
     while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
   }
+}
+
+// What the kernel says about hardware time stamping on `iface`
+// (ETHTOOL_GET_TS_INFO), as a line for the log; `supported` when the NIC
+// stamps received and sent packets with a PHC's time.
+std::string hardware_stamping_of(const std::string& iface, bool& supported) {
+  supported = false;
+  const std::string what = "hwtimestamp " + iface + ": ";
+  const std::string fallback = " — the kernel's software timestamps are used instead";
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return what + "cannot ask the kernel (socket: " + std::strerror(errno) + ")" + fallback;
+  ethtool_ts_info info{};
+  info.cmd = ETHTOOL_GET_TS_INFO;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  const int rc = ::ioctl(fd, SIOCETHTOOL, &ifr);
+  const int e = errno;
+  ::close(fd);
+  if (rc < 0 && e == ENODEV) {
+    return what + "no such interface — fix the hwtimestamp line (`ip link` lists the interfaces)" + fallback;
+  }
+  if (rc < 0) {
+    return what + "not supported on this interface (ETHTOOL_GET_TS_INFO: " + std::strerror(e) + ")" + fallback +
+           "; remove the line";
+  }
+  constexpr std::uint32_t kNeeded =
+      SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE;
+  if ((info.so_timestamping & kNeeded) != kNeeded || info.phc_index < 0) {
+    return what + "not supported on this interface (its driver reports no hardware time stamping, `ethtool -T " +
+           iface + "` shows the same)" + fallback + "; remove the line, or name an interface whose NIC stamps in hardware";
+  }
+  supported = true;
+  return what + "the NIC stamps in hardware with /dev/ptp" + std::to_string(info.phc_index) +
+         "; node mode still takes the kernel's software timestamps (hardware ones are not mapped to the system clock "
+         "yet)";
 }
 
 Expected<std::unique_ptr<hwclock::RtcDevice>, hwclock::RtcStatus> open_linux_rtc(const std::string& path,
@@ -326,6 +369,16 @@ bool Daemon::setup() {
 
   if (!upstream_) upstream_ = std::make_unique<KernelTransport>();
   log_(LOG_INFO, "upstream transport: %s", upstream_->describe().c_str());
+  for (const std::string& iface : config_.hwtimestamp) {
+    if (upstream_rings_) {
+      log_(LOG_INFO, "hwtimestamp %s: ignored in appliance mode (the dataplane stamps the appliance's packets)",
+           iface.c_str());
+      continue;
+    }
+    bool supported = false;
+    const std::string line = hardware_stamping_of(iface, supported);
+    log_(supported ? LOG_INFO : LOG_WARNING, "%s", line.c_str());
+  }
 
   const std::string sock = !opts_.socket_path.empty()              ? opts_.socket_path
                            : !config_.appliance.control_socket.empty() ? config_.appliance.control_socket

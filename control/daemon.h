@@ -15,6 +15,7 @@
 // measured and written every 11 minutes without blocking the loop
 // (hwclock::RtcSteering::poll); at exit a last measurement and write. With -x
 // the simulated clock is set from it and the RTC is only read, never written.
+// `hwtimestamp IFACE` is checked at start (ETHTOOL_GET_TS_INFO) and logged.
 #pragma once
 
 #include <functional>

@@ -324,6 +324,25 @@ TEST(ConfigRtc, DefaultsAndTheSeedsSyncHwclock) {
   EXPECT_FALSE(r.config.rtc.local_time);
 }
 
+TEST(ConfigHwtimestamp, InterfacesInOrderOnceEach) {
+  ParseResult r = parse("hwtimestamp eth0\nhwtimestamp enp3s0f1 rxfilter all\nhwtimestamp eth0\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:2: warning: unexpected 'rxfilter all' after 'hwtimestamp' — remove it (it is "
+                             "ignored)",
+                         }));
+  EXPECT_EQ(r.config.hwtimestamp, (std::vector<std::string>{"eth0", "enp3s0f1"}));
+  EXPECT_TRUE(parse("server 192.0.2.1\n").config.hwtimestamp.empty());
+  r = parse("hwtimestamp eth0/1\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:1: error: bad interface name 'eth0/1' — write the name of a network interface (1 "
+                             "to 15 characters, as `ip link` lists them), e.g. 'hwtimestamp eth0'",
+                         }));
+  r = parse("hwtimestmp eth0\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:1: error: unknown keyword 'hwtimestmp' — did you mean 'hwtimestamp'?",
+                         }));
+}
+
 TEST(ConfigRtc, RecoverableProblems) {
   ParseResult r = parse("rtcdevice /dev/rtc1 local\nrtcdevice /dev/rtc0 setdelay 20\nrtcsync now\n"
                         "rtcfile /a\nrtcfile /b\n");

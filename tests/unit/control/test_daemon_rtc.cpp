@@ -173,3 +173,22 @@ TEST_F(DaemonRtc, NoRtcDirectivesLeaveTheRtcAlone) {
 
 }  // namespace
 }  // namespace linetime::control
+
+namespace linetime::control {
+namespace {
+
+// `hwtimestamp`: loopback has no hardware stamping (the kernel's generic
+// answer: software only, no PHC), and a missing interface is named.
+TEST_F(DaemonRtc, HwtimestampOnAnInterfaceWithoutHardwareStamping) {
+  const DaemonRun r = run("hwtimestamp lo\nhwtimestamp ltrtcwire0\n", 0);
+  EXPECT_EQ(r.status, 0) << r.log;
+  EXPECT_NE(r.log.find("hwtimestamp lo: not supported on this interface (its driver reports no hardware time "
+                       "stamping, `ethtool -T lo` shows the same) — the kernel's software timestamps are used instead"),
+            std::string::npos)
+      << r.log;
+  EXPECT_NE(r.log.find("hwtimestamp ltrtcwire0: no such interface — fix the hwtimestamp line"), std::string::npos)
+      << r.log;
+}
+
+}  // namespace
+}  // namespace linetime::control
