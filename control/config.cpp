@@ -286,7 +286,8 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 const std::vector<std::string_view> kKeywords = {
     "server", "pool", "peer", "restrict", "driftfile", "includefile", "keys", "trustedkey", "fudge", "tos",
     "tinker", "leapfile", "logfile", "statsdir", "statistics", "filegen", "interface", "nic", "disable",
-    "enable", "broadcastdelay", "authenticate", "dataplane", "shm", "control", "holdover"};
+    "enable", "broadcastdelay", "authenticate", "dataplane", "shm", "control", "holdover", "rtcfile", "rtcsync",
+    "rtcdevice", "hwtimestamp"};
 
 // ntpd directives linetime reads and ignores, with the reason given to the operator.
 const std::map<std::string_view, std::string_view> kUnsupported = {
@@ -420,6 +421,10 @@ class Parser {
                                          cfg_.keys_file + "' — add it there or remove it from trustedkey");
       }
     }
+    if (auto it = first_seen_.find("rtcdevice"); it != first_seen_.end() && !cfg_.rtc.enabled()) {
+      note(it->second, "'rtcdevice' has no effect without 'rtcsync' (write the RTC while synchronized) or 'rtcfile "
+                       "PATH' (track its drift) — add one of them, or remove the line");
+    }
     for (const auto& s : cfg_.sources) {
       if (s.key && !cfg_.trusted_keys.empty() &&
           !std::binary_search(cfg_.trusted_keys.begin(), cfg_.trusted_keys.end(), *s.key))
@@ -521,6 +526,10 @@ class Parser {
     if (k == "shm") return shm(l);
     if (k == "control") return control(l);
     if (k == "holdover") return holdover(l);
+    if (k == "rtcfile") return path_directive(l, cfg_.rtc.file, "rtcfile /var/lib/linetime/rtc");
+    if (k == "rtcsync") return rtcsync(l);
+    if (k == "rtcdevice") return rtcdevice(l);
+    if (k == "hwtimestamp") return hwtimestamp(l);
     if (auto it = kUnsupported.find(k); it != kUnsupported.end()) {
       warning(l.where, "'" + k + "' is an ntpd directive linetime does not support (" + std::string(it->second) +
                            ") — the line is ignored; remove it");
@@ -1240,6 +1249,73 @@ class Parser {
     if (auto x = real(l.where, "holdover", l[1], 0)) {
       once(l, "holdover");
       cfg_.appliance.holdover_s = x;
+    }
+    extra(l, 2);
+  }
+
+  void rtcsync(const Line& l) {
+    cfg_.rtc.sync = true;
+    extra(l, 1);
+  }
+
+  void rtcdevice(const Line& l) {
+    if (!need(l, 1, "rtcdevice /dev/rtc0 utc")) return;
+    const std::string& dev = l[1];
+    if (dev[0] != '/') {
+      error(l.where, "bad RTC device '" + dev + "' — write its path, e.g. 'rtcdevice /dev/rtc0' (`ls /dev/rtc*` "
+                     "lists them)");
+      return;
+    }
+    RtcSettings r = cfg_.rtc;
+    r.device = dev;
+    r.local_time = false;
+    r.set_delay_ms = 500;
+    std::optional<std::string> timescale;
+    for (std::size_t i = 2; i < l.size(); ++i) {
+      const std::string& o = l[i];
+      if (o == "utc" || o == "local") {
+        if (timescale && *timescale != o) {
+          error(l.where, "'rtcdevice' says both utc and local — the RTC keeps one of them: write 'utc' (the default) "
+                         "or 'local' (machines that also boot Windows)");
+          return;
+        }
+        timescale = o;
+        r.local_time = o == "local";
+        continue;
+      }
+      if (o == "setdelay") {
+        if (i + 1 >= l.size()) {
+          error(l.where, "missing argument for 'rtcdevice setdelay' — write e.g. 'rtcdevice " + dev + " setdelay 500' "
+                         "(milliseconds from a write to the RTC's first rollover)");
+          return;
+        }
+        auto ms = integer(l.where, "rtcdevice setdelay (milliseconds)", l[++i], 0, 1000);
+        if (!ms) return;
+        r.set_delay_ms = static_cast<int>(*ms);
+        continue;
+      }
+      // Applied without the word, a misspelled 'local' would read the RTC as UTC.
+      std::string hint = did_you_mean(o, {"utc", "local", "setdelay"});
+      error(l.where, "unknown rtcdevice option '" + o + "'" +
+                         (hint.empty() ? " — write 'rtcdevice DEV [utc|local] [setdelay MS]'" : hint));
+      return;
+    }
+    once(l, "rtcdevice");
+    cfg_.rtc = r;
+  }
+
+  void hwtimestamp(const Line& l) {
+    if (!need(l, 1, "hwtimestamp eth0")) return;
+    const std::string& name = l[1];
+    // IFNAMSIZ - 1 characters, no '/', as the kernel's dev_valid_name() accepts.
+    if (name.size() > 15 || name == "." || name == ".." || name.find('/') != std::string::npos ||
+        name.find(':') != std::string::npos) {
+      error(l.where, "bad interface name '" + name + "' — write the name of a network interface (1 to 15 characters, "
+                     "as `ip link` lists them), e.g. 'hwtimestamp eth0'");
+      return;
+    }
+    if (std::find(cfg_.hwtimestamp.begin(), cfg_.hwtimestamp.end(), name) == cfg_.hwtimestamp.end()) {
+      cfg_.hwtimestamp.push_back(name);
     }
     extra(l, 2);
   }

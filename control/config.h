@@ -205,6 +205,22 @@ struct ApplianceSettings {
   bool operator==(const ApplianceSettings&) const = default;
 };
 
+// The RTC (hwclock/rtc_drift.h): `rtcfile PATH` tracks its offset and drift and
+// sets the system clock from it at the first start after a boot; `rtcsync`
+// writes it every 11 minutes while synchronized (with an rtcfile, only when it
+// is more than 5 ms off); `rtcdevice DEV [utc|local] [setdelay MS]` names it.
+// The seeds' SYNC_HWCLOCK=yes (/etc/sysconfig/ntpd) is `rtcsync` plus
+// `rtcfile /var/lib/linetime/rtc`.
+struct RtcSettings {
+  std::string file;                  // `rtcfile` (empty: no drift tracking)
+  bool sync = false;                 // `rtcsync`
+  std::string device = "/dev/rtc0";  // `rtcdevice DEV`
+  bool local_time = false;           // `rtcdevice DEV local`: the RTC keeps local time
+  int set_delay_ms = 500;            // `rtcdevice DEV setdelay MS`: write to first rollover (MC146818: 500)
+  bool enabled() const { return sync || !file.empty(); }
+  bool operator==(const RtcSettings&) const = default;
+};
+
 struct Config {
   std::vector<Source> sources;
   std::optional<LocalClock> local_clock;
@@ -221,6 +237,10 @@ struct Config {
   std::vector<InterfaceRule> interface_rules;  // in file order
   SystemFlags enabled;
   ApplianceSettings appliance;
+  RtcSettings rtc;
+  // `hwtimestamp IFACE` (node mode): interfaces whose NIC should stamp NTP
+  // packets in hardware; the daemon checks each with ETHTOOL_GET_TS_INFO.
+  std::vector<std::string> hwtimestamp;
 };
 
 // What a FileLoader gives back: the text, or why it could not be read.

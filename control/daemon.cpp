@@ -1,7 +1,14 @@
 #include "control/daemon.h"
 
+#include <linux/ethtool.h>
+#include <linux/net_tstamp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -27,6 +34,7 @@
 #include "control/status.h"
 #include "dataplane/responder.h"
 #include "dataplane/shm/segment.h"
+#include "hwclock/rtc_drift.h"
 
 namespace linetime::control {
 
@@ -55,6 +63,68 @@ MonoTime mono_now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return MonoTime(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+// Time since the system booted, suspend included.
+Duration since_boot() {
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  return Duration(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
+}
+
+// Sleeps until `clock` reads `t` (the disciplined clock runs within 0.1 % of
+// the real one: a second sleep at most corrects the rest).
+void sleep_until(ClockDriver& clock, UtcTime t) {
+  for (int i = 0; i < 3; ++i) {
+    const Duration left = std::min(t - clock.now(), Duration::from_s(2));
+    if (left <= Duration{}) return;
+    timespec ts{static_cast<time_t>(left.ns() / hwclock::kNsPerSec), static_cast<long>(left.ns() % hwclock::kNsPerSec)};
+    while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+  }
+}
+
+// What the kernel says about hardware time stamping on `iface`
+// (ETHTOOL_GET_TS_INFO), as a line for the log; `supported` when the NIC
+// stamps received and sent packets with a PHC's time.
+std::string hardware_stamping_of(const std::string& iface, bool& supported) {
+  supported = false;
+  const std::string what = "hwtimestamp " + iface + ": ";
+  const std::string fallback = " — the kernel's software timestamps are used instead";
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return what + "cannot ask the kernel (socket: " + std::strerror(errno) + ")" + fallback;
+  ethtool_ts_info info{};
+  info.cmd = ETHTOOL_GET_TS_INFO;
+  ifreq ifr{};
+  std::snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", iface.c_str());
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  const int rc = ::ioctl(fd, SIOCETHTOOL, &ifr);
+  const int e = errno;
+  ::close(fd);
+  if (rc < 0 && e == ENODEV) {
+    return what + "no such interface — fix the hwtimestamp line (`ip link` lists the interfaces)" + fallback;
+  }
+  if (rc < 0) {
+    return what + "not supported on this interface (ETHTOOL_GET_TS_INFO: " + std::strerror(e) + ")" + fallback +
+           "; remove the line";
+  }
+  constexpr std::uint32_t kNeeded =
+      SOF_TIMESTAMPING_RAW_HARDWARE | SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_TX_HARDWARE;
+  if ((info.so_timestamping & kNeeded) != kNeeded || info.phc_index < 0) {
+    return what + "not supported on this interface (its driver reports no hardware time stamping, `ethtool -T " +
+           iface + "` shows the same)" + fallback + "; remove the line, or name an interface whose NIC stamps in hardware";
+  }
+  supported = true;
+  return what + "the NIC stamps in hardware with /dev/ptp" + std::to_string(info.phc_index) +
+         "; node mode still takes the kernel's software timestamps (hardware ones are not mapped to the system clock "
+         "yet)";
+}
+
+Expected<std::unique_ptr<hwclock::RtcDevice>, hwclock::RtcStatus> open_linux_rtc(const std::string& path,
+                                                                                bool writable) {
+  auto rtc = hwclock::LinuxRtc::open(path, writable);
+  if (!rtc) return unexpected(rtc.error());
+  return std::unique_ptr<hwclock::RtcDevice>(std::move(*rtc));
 }
 
 // The daemon's log: a file (`logfile`, -l), standard error in the foreground,
@@ -194,6 +264,8 @@ class Daemon {
   };
 
   bool setup();
+  void setup_rtc();
+  bool synchronized() const { return discipline_->state().mode == discipline::SyncMode::kSynchronized; }
   void add_peers(const Source& s);
   void reload();
   void run_timers(UtcTime now);
@@ -224,6 +296,8 @@ class Daemon {
   std::optional<shm::Segment> segment_;
   dataplane::Responder responder_;
   std::unique_ptr<DriftFile> drift_;
+  std::unique_ptr<hwclock::RtcDevice> rtc_device_;
+  std::unique_ptr<hwclock::RtcSteering> rtc_;
   std::optional<PidFile> pidfile_;
   MonoTime started_{};
   std::uint64_t served_ = 0;
@@ -281,6 +355,7 @@ bool Daemon::setup() {
     log_(LOG_ERR, "%s", st.message().c_str());
     return false;
   }
+  setup_rtc();
 
   for (const Source& s : config_.sources) add_peers(s);
   if (peers_.empty() && !config_.local_clock) {
@@ -312,6 +387,16 @@ bool Daemon::setup() {
 
   if (!upstream_) upstream_ = std::make_unique<KernelTransport>();
   log_(LOG_INFO, "upstream transport: %s", upstream_->describe().c_str());
+  for (const std::string& iface : config_.hwtimestamp) {
+    if (upstream_rings_) {
+      log_(LOG_INFO, "hwtimestamp %s: ignored in appliance mode (the dataplane stamps the appliance's packets)",
+           iface.c_str());
+      continue;
+    }
+    bool supported = false;
+    const std::string line = hardware_stamping_of(iface, supported);
+    log_(supported ? LOG_INFO : LOG_WARNING, "%s", line.c_str());
+  }
 
   const std::string sock = !opts_.socket_path.empty()              ? opts_.socket_path
                            : !config_.appliance.control_socket.empty() ? config_.appliance.control_socket
@@ -363,6 +448,45 @@ bool Daemon::setup() {
   }
   publish(clock_->now());
   return true;
+}
+
+// Opens the RTC and sets the clock from it, before any source is polled. An
+// RTC that cannot be used is logged and done without: it is never a reason not
+// to run.
+void Daemon::setup_rtc() {
+  const RtcSettings& rs = config_.rtc;
+  if (!rs.enabled()) return;
+  // The RTC is a host clock too: without clock control it is only read.
+  const bool write = rs.sync && !opts_.no_clock_control;
+  if (rs.sync && !write) {
+    log_(LOG_INFO, "no clock control (-x): rtcsync ignored, %s is read and never written", rs.device.c_str());
+  }
+  auto opened = opts_.open_rtc ? opts_.open_rtc(rs.device, write) : open_linux_rtc(rs.device, write);
+  if (!opened) {
+    log_(LOG_ERR, "%s; running without the RTC", opened.error().message().c_str());
+    return;
+  }
+  rtc_device_ = std::move(*opened);
+  hwclock::RtcSteeringConfig sc;
+  sc.rtcfile = rs.file;
+  sc.rtcsync = write;
+  sc.rtc.timescale = rs.local_time ? hwclock::RtcTimescale::kLocal : hwclock::RtcTimescale::kUtc;
+  sc.rtc.set_delay = Duration::from_ms(rs.set_delay_ms);
+  sc.booted_at = clock_->now() - since_boot();
+  hwclock::RtcSystemClock sys;
+  sys.now = [this] { return clock_->now(); };
+  sys.sleep_until = [this](UtcTime t) { sleep_until(*clock_, t); };
+  rtc_ = std::make_unique<hwclock::RtcSteering>(*rtc_device_, std::move(sys), sc);
+  log_(LOG_INFO, "RTC %s (%s time%s%s)", rtc_device_->name().c_str(), rs.local_time ? "local" : "UTC",
+       write ? ", written while synchronized" : "", rs.file.empty() ? "" : (", drift in " + rs.file).c_str());
+  const hwclock::RtcSteering::Boot b = rtc_->boot();
+  if (!b.message.empty()) log_(b.step ? LOG_NOTICE : LOG_INFO, "%s", b.message.c_str());
+  if (!b.step) return;
+  if (const ClockStatus st = clock_->step(*b.step); !st.ok()) {
+    log_(LOG_ERR, "%s", st.message().c_str());
+    return;
+  }
+  log_(LOG_NOTICE, "%s clock stepped by %+.6f s from the RTC", clock_->name(), b.step->seconds());
 }
 
 void Daemon::add_peers(const Source& s) {
@@ -478,6 +602,7 @@ bool Daemon::execute(const discipline::ClockCommand& cmd, UtcTime now) {
   if (r.stepped) {
     log_(LOG_NOTICE, "clock stepped by %+.6f s", cmd.step.seconds());
     for (Peer& p : peers_) p.assoc->on_clock_step(cmd.step);
+    if (rtc_) rtc_->on_clock_step(cmd.step);
   }
   if (cmd.action == ClockAction::kExit || r.stop) {
     log_(LOG_NOTICE, "one-shot: clock %s by %+.6f s; exiting", cmd.step != Duration{} ? "stepped" : "slewed",
@@ -663,10 +788,16 @@ int Daemon::run() {
         log_(LOG_WARNING, "%s", err.c_str());
       }
     }
+    if (rtc_) {
+      if (const std::string m = rtc_->poll(mono_now(), synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
+    }
 
     UtcTime next = discipline_->next_timer();
     for (const Peer& p : peers_) {
       if (!p.retired) next = std::min(next, p.assoc->next_timer());
+    }
+    if (rtc_) {
+      if (const auto d = rtc_->next_deadline()) next = std::min(next, *d);
     }
     std::int64_t wait_ms = (next - clock_->now()).ns() / 1'000'000 + 1;
     wait_ms = std::clamp<std::int64_t>(wait_ms, 0, upstream_rings_ ? kRingPollInterval.count() : 1000);
@@ -682,6 +813,10 @@ int Daemon::run() {
     if (management_) management_->service(mono_now().ticks() / 1'000'000);
     if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(mono_now());
+  }
+  if (rtc_) {
+    // A last measurement (and write): up to a few seconds, waiting for rollovers.
+    if (const std::string m = rtc_->shutdown(synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
   }
   if (drift_ && discipline_->state().mode != discipline::SyncMode::kUnsynchronized) {
     if (const std::string err = drift_->flush(discipline_->state().frequency_ppm); !err.empty()) {

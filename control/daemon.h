@@ -5,18 +5,35 @@
 // to operators through the management socket.
 //
 // Node mode's loop is single-threaded and waits in poll() with a timeout taken
-// from the next timer (associations, discipline, drift file, management), so
-// the daemon also runs unchanged under LD_PRELOAD clock and network simulators.
+// from the next timer (associations, discipline, drift file, management, the
+// RTC's next read or write), so the daemon also runs unchanged under
+// LD_PRELOAD clock and network simulators.
+//
+// The RTC (`rtcfile`, `rtcsync`, `rtcdevice`): at start, before any source
+// answers, the clock is set from the RTC corrected for its drift (with an
+// rtcfile, at the first start after a boot); while synchronized the RTC is
+// measured and written every 11 minutes without blocking the loop
+// (hwclock::RtcSteering::poll); at exit a last measurement and write. With -x
+// the simulated clock is set from it and the RTC is only read, never written.
+// `hwtimestamp IFACE` is checked at start (ETHTOOL_GET_TS_INFO) and logged.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "control/config.h"
 #include "control/transport.h"
 #include "discipline/discipline.h"
+#include "hwclock/expected.h"
+#include "hwclock/rtc.h"
 
 namespace linetime::control {
+
+// Opens the RTC named by `rtcdevice`, read-write only when it is to be written.
+using RtcOpener = std::function<Expected<std::unique_ptr<hwclock::RtcDevice>, hwclock::RtcStatus>(
+    const std::string& path, bool writable)>;
 
 struct DaemonOptions {
   std::string config_path = "/etc/ntp.conf";
@@ -35,6 +52,7 @@ struct DaemonOptions {
   std::string drift_path;           // overrides `driftfile`
   std::optional<Endpoint> metrics;  // --metrics ADDR:PORT: Prometheus endpoint (default 127.0.0.1:9123)
   bool no_metrics = false;          // --metrics off
+  RtcOpener open_rtc;               // empty: the Linux driver (hwclock::LinuxRtc); tests give a FakeRtc
 };
 
 inline constexpr const char* kDefaultControlSocket = "/run/linetime/control.sock";

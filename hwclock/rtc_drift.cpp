@@ -295,6 +295,11 @@ std::optional<RtcDriftState> RtcDriftTracker::state() const {
 // --- RtcSteering --------------------------------------------------------------------
 
 namespace {
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  const std::int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
 std::optional<RtcDriftState> prior_from(const RtcSteeringConfig& cfg, std::string& message) {
   if (cfg.rtcfile.empty()) return std::nullopt;
   RtcFileRead r = read_rtc_file(cfg.rtcfile);
@@ -325,6 +330,12 @@ RtcSteering::Boot RtcSteering::boot() {
     b.message = message;
     return b;
   }
+  if (cfg_.booted_at && prior->ref_time >= *cfg_.booted_at) {
+    b.message = "rtcfile " + cfg_.rtcfile +
+                " was written since the system booted: the system clock keeps its time (it is set from the RTC only "
+                "at the first start after a boot)";
+    return b;
+  }
   auto m = measure_rtc(rtc_, sys_, cfg_.rtc);
   if (!m) {
     b.message = m.error().message() + "; the system clock is not set from the RTC";
@@ -352,12 +363,22 @@ std::string RtcSteering::update(MonoTime now, bool synchronized) {
 }
 
 std::string RtcSteering::shutdown(bool synchronized) {
+  phase_ = Phase::kIdle;
   if (!synchronized || (cfg_.rtcfile.empty() && !cfg_.rtcsync)) return {};
   return measure_and_steer();
 }
 
+void RtcSteering::on_clock_step(Duration by) {
+  tracker_.on_clock_step(by);
+  if (phase_ == Phase::kMeasuring) {
+    // Reads before the step bracket the old timescale: start over.
+    start_search(search_.after_write, sys_.now());
+  } else if (phase_ == Phase::kWriting) {
+    write_plan_ = plan_rtc_write(sys_.now(), cfg_.rtc.set_delay, kPollLead + Duration::from_ms(2));
+  }
+}
+
 std::string RtcSteering::measure_and_steer() {
-  std::string out;
   auto m = measure_rtc(rtc_, sys_, cfg_.rtc);
   if (!m) return m.error().message();
   last_offset_ = m->offset();
@@ -372,10 +393,168 @@ std::string RtcSteering::measure_and_steer() {
     last_offset_ = after->offset();
     if (!cfg_.rtcfile.empty()) tracker_.on_rtc_set(*after);
   }
+  return finish_steering();
+}
+
+std::string RtcSteering::finish_steering() {
   if (!cfg_.rtcfile.empty()) {
-    if (const auto st = tracker_.state()) out = write_rtc_file(cfg_.rtcfile, *st);
+    if (const auto st = tracker_.state()) return write_rtc_file(cfg_.rtcfile, *st);
   }
-  return out;
+  return {};
+}
+
+// --- RtcSteering::poll: the same without waiting ------------------------------------
+
+std::string RtcSteering::poll(MonoTime now, bool synchronized) {
+  if (!synchronized) {
+    // Measurements count only against a synchronized clock; the next one
+    // starts an interval after the abandoned one.
+    phase_ = Phase::kIdle;
+    return {};
+  }
+  switch (phase_) {
+    case Phase::kIdle:
+      if (cfg_.rtcfile.empty() && !cfg_.rtcsync) return {};
+      if (last_run_ && now - *last_run_ < cfg_.interval) return {};
+      last_run_ = now;
+      start_search(false, sys_.now());
+      return search_step();
+    case Phase::kMeasuring:
+      return search_step();
+    case Phase::kWriting:
+      return write_step();
+  }
+  return {};
+}
+
+std::optional<UtcTime> RtcSteering::next_deadline() const {
+  switch (phase_) {
+    case Phase::kIdle: return std::nullopt;
+    case Phase::kMeasuring: return search_.next_read - kPollLead;
+    case Phase::kWriting: return write_plan_.write_at - kPollLead;
+  }
+  return std::nullopt;
+}
+
+void RtcSteering::start_search(bool after_write, UtcTime first_read) {
+  const int restarts = phase_ == Phase::kMeasuring && search_.after_write == after_write ? search_.restarts : 0;
+  phase_ = Phase::kMeasuring;
+  search_ = Search{};
+  search_.after_write = after_write;
+  search_.restarts = restarts;
+  if (const auto st = tracker_.state()) search_.drift_ppm = st->drift_ppm;
+  search_.next_read = first_read;
+}
+
+std::int64_t RtcSteering::drift_ns(const Search& s, UtcTime t) const {
+  return std::llround(static_cast<double>((t - s.ref).ns()) * s.drift_ppm * 1e-6);
+}
+
+std::string RtcSteering::abandon(std::string message) {
+  phase_ = Phase::kIdle;
+  return message;
+}
+
+std::string RtcSteering::search_step() {
+  Search& s = search_;
+  if (const UtcTime t = sys_.now(); t < s.next_read) {
+    if (s.next_read - t > kMaxPollSleep) return {};  // woken early, by something else
+    sys_.sleep_until(s.next_read);
+  }
+  std::int64_t reading = 0;
+  const UtcTime t0 = sys_.now();
+  const RtcStatus st = rtc_.read(reading);
+  const UtcTime t1 = sys_.now();
+  if (!st.ok()) return abandon(st.message());
+  const std::int64_t r_ns = rtc_to_utc_s(reading, cfg_.rtc) * kNsPerSec;
+  // The reading R was current somewhere in [t0, t1]: the RTC's time there lay
+  // in [R, R + 1 s), so offset = system - RTC lies in (t0 - R - 1 s, t1 - R].
+  if (s.reads == 0) s.ref = t1;
+  const std::int64_t carried = drift_ns(s, t1);
+  const std::int64_t lo = t0.ticks() - r_ns - kNsPerSec - carried;
+  const std::int64_t hi = t1.ticks() - r_ns - carried;
+  if (s.reads == 0) {
+    s.lo_ns = lo;
+    s.hi_ns = hi;
+  } else {
+    s.lo_ns = std::max(s.lo_ns, lo);
+    s.hi_ns = std::min(s.hi_ns, hi);
+  }
+  s.last_read = t1;
+  ++s.reads;
+  if (s.lo_ns >= s.hi_ns) {
+    // No offset fits every reading: the RTC stopped, jumped (set by someone
+    // else), or does not count one second per second. Try again from scratch,
+    // twice.
+    if (s.restarts >= 2) {
+      return abandon("RTC: the readings of " + rtc_.name() +
+                     " do not advance one second per second (it is stopped, or something else sets it) — check that "
+                     "no other program writes it (hwclock --systohc, the kernel's 11-minute mode, another time "
+                     "daemon) and replace its battery if it stands still");
+    }
+    const int restarts = s.restarts + 1;
+    start_search(s.after_write, t1);
+    search_.restarts = restarts;
+    return {};
+  }
+  const std::int64_t width = s.hi_ns - s.lo_ns;
+  if (width > kSearchResolution.ns() && s.reads < kMaxSearchReads) {
+    // The next read's interval splits this one at its middle: read when
+    // system time minus the middle is a whole number of seconds.
+    const UtcTime earliest = sys_.now() + kPollLead + Duration::from_ms(2);
+    const std::int64_t mid = s.lo_ns + width / 2 + drift_ns(s, earliest);
+    const std::int64_t k = -floor_div(-(earliest.ticks() - mid), kNsPerSec);  // ceiling
+    s.next_read = UtcTime(mid + k * kNsPerSec);
+    return {};
+  }
+  if (width > kMaxSearchWidth.ns()) {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(width) * 1e-6);
+    return abandon("RTC: " + rtc_.name() + " could not be measured closer than " + buf + " in " +
+                   std::to_string(kMaxSearchReads) +
+                   " reads (its reads take too long) — it is not steered; remove rtcsync/rtcfile for this RTC");
+  }
+  RtcMeasurement m;
+  m.system = s.last_read;
+  m.rtc = m.system - Duration(s.lo_ns + width / 2 + drift_ns(s, s.last_read));
+  last_offset_ = m.offset();
+  phase_ = Phase::kIdle;
+  if (s.after_write) {
+    if (!cfg_.rtcfile.empty()) tracker_.on_rtc_set(m);
+    return finish_steering();
+  }
+  if (!cfg_.rtcfile.empty()) tracker_.add(m);
+  const bool off = std::llabs(m.offset().ns()) > cfg_.write_tolerance.ns();
+  if (cfg_.rtcsync && (cfg_.rtcfile.empty() || off)) {
+    phase_ = Phase::kWriting;
+    write_attempts_ = 0;
+    write_plan_ = plan_rtc_write(sys_.now(), cfg_.rtc.set_delay, kPollLead + Duration::from_ms(2));
+    return {};
+  }
+  return finish_steering();
+}
+
+std::string RtcSteering::write_step() {
+  // A write more than this late puts the RTC late by as much: plan it again
+  // for the next second instead, up to three times, then write anyway (the
+  // measurement after it sees what the RTC got).
+  constexpr Duration kMaxLateness = Duration::from_ms(2);
+  constexpr int kAttempts = 3;
+  if (const UtcTime t = sys_.now(); t < write_plan_.write_at) {
+    if (write_plan_.write_at - t > kMaxPollSleep) return {};
+    sys_.sleep_until(write_plan_.write_at);
+  }
+  if (sys_.now() - write_plan_.write_at > kMaxLateness && ++write_attempts_ < kAttempts) {
+    write_plan_ = plan_rtc_write(sys_.now(), cfg_.rtc.set_delay, kPollLead + Duration::from_ms(2));
+    return {};
+  }
+  const RtcStatus st = rtc_.set(utc_to_rtc_s(write_plan_.utc_s, cfg_.rtc));
+  if (!st.ok()) return abandon(st.message());
+  ++writes_;
+  // The RTC rolls over to the written second + 1 `set_delay` after the write:
+  // measure from then on.
+  start_search(true, write_plan_.write_at + cfg_.rtc.set_delay + Duration::from_ms(10));
+  return {};
 }
 
 }  // namespace linetime::hwclock

@@ -116,6 +116,10 @@ struct RtcSteeringConfig {
   // With an rtcfile, the RTC is written only when off by more than this: every
   // write adds its own error to the history.
   Duration write_tolerance = Duration::from_ms(5);
+  // When the system booted (system time). Given, boot() sets the clock only
+  // when the rtcfile is older: a daemon restarted on a running machine keeps
+  // the clock it has been disciplining, which is better than the RTC.
+  std::optional<UtcTime> booted_at;
 };
 
 class RtcSteering {
@@ -133,14 +137,54 @@ class RtcSteering {
   Boot boot();
   // Call often (each second, or at each clock update): measures and writes when
   // due, only while `synchronized`. Returns a message to log, empty when
-  // there is nothing to say. May block up to about a second (waiting for the
-  // RTC's rollover, or for the moment to write).
+  // there is nothing to say. Blocks up to about 3.5 s (waiting for the RTC's
+  // rollover, for the moment to write, and for the rollover after it); a poll
+  // loop uses poll() below instead.
   std::string update(MonoTime now, bool synchronized);
   // At shutdown: if synchronized, a last measurement, the rtcfile and (with
-  // rtcsync) a last write.
+  // rtcsync) a last write. Blocks as update() does; a poll() measurement under
+  // way is dropped.
   std::string shutdown(bool synchronized);
-  // The control stepped the system clock by `by`.
-  void on_clock_step(Duration by) { tracker_.on_clock_step(by); }
+  // The control stepped the system clock by `by`. A measurement under way
+  // starts again; a planned write is planned again.
+  void on_clock_step(Duration by);
+
+  // --- the same steering for a poll loop: nothing here waits for the RTC ------
+  //
+  // update() waits for the RTC's rollover; a single-threaded loop cannot. poll()
+  // measures instead with reads that return at once (RtcDevice::read), each
+  // bracketed by two system clock readings: a reading R (seconds) taken
+  // between system times t0 and t1 places the offset in (t0 - R - 1 s, t1 - R].
+  // Every read is timed so that its interval halves the one known so far, so
+  // about 13 reads (at most one a second) narrow 1 s down to
+  // kSearchResolution; the RTC's drift carries earlier reads to the later
+  // ones. A write waits for its moment (plan_rtc_write) the same way.
+  //
+  // The loop wakes at next_deadline() (system time, disciplined clock) and
+  // calls poll() at least every second; poll() sleeps at most kMaxPollSleep to
+  // hit a moment exactly. Same schedule, same rules (rtcsync, write_tolerance,
+  // the rtcfile) and the same messages as update().
+  static constexpr Duration kSearchResolution = Duration::from_us(250);
+  // Reads are given up on after this many; the measurement then stands with
+  // the interval reached if it is no wider than kMaxSearchWidth (an RTC on a
+  // slow bus whose reads take milliseconds).
+  static constexpr int kMaxSearchReads = 24;
+  static constexpr Duration kMaxSearchWidth = Duration::from_ms(10);
+  // How early next_deadline() is before the moment itself (the loop's poll()
+  // timeout has millisecond resolution and rounds up), and the longest poll()
+  // sleeps to reach the moment.
+  static constexpr Duration kPollLead = Duration::from_ms(3);
+  static constexpr Duration kMaxPollSleep = Duration::from_ms(5);
+
+  // Measures and writes when due, one read or write per call, only while
+  // `synchronized` (losing it abandons the measurement under way). A message
+  // to log, or empty.
+  std::string poll(MonoTime now, bool synchronized);
+  // When poll() next has something to do at a given moment; empty while it
+  // only waits for the interval (MonoTime `now` in poll()).
+  std::optional<UtcTime> next_deadline() const;
+  // A measurement or a write is under way.
+  bool busy() const { return phase_ != Phase::kIdle; }
 
   const RtcDriftTracker& tracker() const { return tracker_; }
   // The RTC's offset at the last measurement (after the write, if it wrote).
@@ -149,6 +193,26 @@ class RtcSteering {
 
  private:
   std::string measure_and_steer();
+  std::string finish_steering();
+
+  // poll()'s state: measuring by reads, or waiting to write.
+  enum class Phase { kIdle, kMeasuring, kWriting };
+  struct Search {
+    bool after_write = false;  // the measurement that follows a write
+    double drift_ppm = 0;      // the tracker's, to carry reads to `ref`
+    UtcTime ref{};             // the system time the interval is for
+    std::int64_t lo_ns = 0;    // offset at `ref` in (lo, hi]
+    std::int64_t hi_ns = 0;
+    int reads = 0;
+    int restarts = 0;
+    UtcTime next_read{};
+    UtcTime last_read{};
+  };
+  void start_search(bool after_write, UtcTime first_read);
+  std::string search_step();
+  std::string write_step();
+  std::string abandon(std::string message);
+  std::int64_t drift_ns(const Search& s, UtcTime t) const;
 
   RtcDevice& rtc_;
   RtcSystemClock sys_;
@@ -157,6 +221,10 @@ class RtcSteering {
   std::optional<MonoTime> last_run_;
   std::optional<Duration> last_offset_;
   int writes_ = 0;
+  Phase phase_ = Phase::kIdle;
+  Search search_;
+  RtcWritePlan write_plan_;
+  int write_attempts_ = 0;
 };
 
 }  // namespace linetime::hwclock

@@ -202,7 +202,10 @@ constexpr const char* kEverything =
     "dataplane tap lt1\n"
     "shm /lt-test\n"
     "control socket /run/lt.sock\n"
-    "holdover 600\n";
+    "holdover 600\n"
+    "rtcfile /var/lib/linetime/rtc\n"
+    "rtcsync\n"
+    "rtcdevice /dev/rtc1 local setdelay 0\n";
 
 TEST(ConfigDirectives, Everything) {
   ParseResult r = parse(kEverything, {{"/etc/ntp/keys", "5 M five\n7 M seven\n8 SHA1 eight # c\n9 M nine\n12 M x\n"}});
@@ -290,6 +293,76 @@ TEST(ConfigDirectives, Everything) {
   EXPECT_EQ(a.shm_name, "/lt-test");
   EXPECT_EQ(a.control_socket, "/run/lt.sock");
   EXPECT_EQ(a.holdover_s, 600.0);
+
+  EXPECT_EQ(c.rtc.file, "/var/lib/linetime/rtc");
+  EXPECT_TRUE(c.rtc.sync);
+  EXPECT_EQ(c.rtc.device, "/dev/rtc1");
+  EXPECT_TRUE(c.rtc.local_time);
+  EXPECT_EQ(c.rtc.set_delay_ms, 0);
+}
+
+TEST(ConfigRtc, DefaultsAndTheSeedsSyncHwclock) {
+  const Config none = parse("server 192.0.2.1\n").config;
+  EXPECT_FALSE(none.rtc.enabled());
+  EXPECT_EQ(none.rtc, RtcSettings{});
+  EXPECT_EQ(none.rtc.device, "/dev/rtc0");
+  EXPECT_FALSE(none.rtc.local_time);
+  EXPECT_EQ(none.rtc.set_delay_ms, 500);
+  // SYNC_HWCLOCK=yes in /etc/sysconfig/ntpd, written as linetime reads it.
+  ParseResult r = parse("rtcsync\nrtcfile /var/lib/linetime/rtc\n");
+  EXPECT_TRUE(r.diagnostics.empty()) << format_diagnostics(r.diagnostics);
+  EXPECT_TRUE(r.config.rtc.enabled());
+  EXPECT_TRUE(r.config.rtc.sync);
+  EXPECT_EQ(r.config.rtc.file, "/var/lib/linetime/rtc");
+  EXPECT_EQ(r.config.rtc.device, "/dev/rtc0");
+  // Each alone enables the RTC; rtcdevice keeps what rtcsync set before it.
+  r = parse("rtcsync\nrtcdevice /dev/rtc2 utc\n");
+  EXPECT_TRUE(r.diagnostics.empty()) << format_diagnostics(r.diagnostics);
+  EXPECT_TRUE(r.config.rtc.sync);
+  EXPECT_TRUE(r.config.rtc.file.empty());
+  EXPECT_EQ(r.config.rtc.device, "/dev/rtc2");
+  EXPECT_FALSE(r.config.rtc.local_time);
+}
+
+TEST(ConfigHwtimestamp, InterfacesInOrderOnceEach) {
+  ParseResult r = parse("hwtimestamp eth0\nhwtimestamp enp3s0f1 rxfilter all\nhwtimestamp eth0\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:2: warning: unexpected 'rxfilter all' after 'hwtimestamp' — remove it (it is "
+                             "ignored)",
+                         }));
+  EXPECT_EQ(r.config.hwtimestamp, (std::vector<std::string>{"eth0", "enp3s0f1"}));
+  EXPECT_TRUE(parse("server 192.0.2.1\n").config.hwtimestamp.empty());
+  r = parse("hwtimestamp eth0/1\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:1: error: bad interface name 'eth0/1' — write the name of a network interface (1 "
+                             "to 15 characters, as `ip link` lists them), e.g. 'hwtimestamp eth0'",
+                         }));
+  r = parse("hwtimestmp eth0\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:1: error: unknown keyword 'hwtimestmp' — did you mean 'hwtimestamp'?",
+                         }));
+}
+
+TEST(ConfigRtc, RecoverableProblems) {
+  ParseResult r = parse("rtcdevice /dev/rtc1 local\nrtcdevice /dev/rtc0 setdelay 20\nrtcsync now\n"
+                        "rtcfile /a\nrtcfile /b\n");
+  EXPECT_FALSE(r.has_errors());
+  EXPECT_EQ(messages(r),
+            (std::vector<std::string>{
+                "t.conf:2: warning: 'rtcdevice' given again (first on line 1) — the last one is used; remove the other",
+                "t.conf:3: warning: unexpected 'now' after 'rtcsync' — remove it (it is ignored)",
+                "t.conf:5: warning: 'rtcfile' given again (first on line 4) — the last one is used; remove the other",
+            }));
+  EXPECT_EQ(r.config.rtc.device, "/dev/rtc0");
+  EXPECT_FALSE(r.config.rtc.local_time);  // the last line, whole
+  EXPECT_EQ(r.config.rtc.set_delay_ms, 20);
+  EXPECT_EQ(r.config.rtc.file, "/b");
+  // An RTC named but neither written nor tracked.
+  r = parse("rtcdevice /dev/rtc0 local\n");
+  EXPECT_EQ(messages(r), (std::vector<std::string>{
+                             "t.conf:1: note: 'rtcdevice' has no effect without 'rtcsync' (write the RTC while "
+                             "synchronized) or 'rtcfile PATH' (track its drift) — add one of them, or remove the line",
+                         }));
 }
 
 TEST(ConfigDirectives, AcceptedAndIgnoredGetANote) {
@@ -492,7 +565,27 @@ INSTANTIATE_TEST_SUITE_P(
                   "t.conf:1: error: bad control socket path 'run/x.sock' — write an absolute path of at most 107 "
                   "characters, e.g. /run/linetime/control.sock"},
         ErrorCase{"holdover -1\n",
-                  "t.conf:1: error: bad number '-1' for holdover — expected a number of seconds >= 0"}));
+                  "t.conf:1: error: bad number '-1' for holdover — expected a number of seconds >= 0"},
+        ErrorCase{"rtcsnyc\n", "t.conf:1: error: unknown keyword 'rtcsnyc' — did you mean 'rtcsync'?"},
+        ErrorCase{"rtcfile\n",
+                  "t.conf:1: error: missing argument for 'rtcfile' — write e.g. 'rtcfile /var/lib/linetime/rtc'"},
+        ErrorCase{"rtcdevice\n", "t.conf:1: error: missing argument for 'rtcdevice' — write e.g. 'rtcdevice /dev/rtc0 utc'"},
+        ErrorCase{"rtcdevice rtc0\n",
+                  "t.conf:1: error: bad RTC device 'rtc0' — write its path, e.g. 'rtcdevice /dev/rtc0' (`ls /dev/rtc*` "
+                  "lists them)"},
+        ErrorCase{"rtcdevice /dev/rtc0 lcoal\n",
+                  "t.conf:1: error: unknown rtcdevice option 'lcoal' — did you mean 'local'?"},
+        ErrorCase{"rtcdevice /dev/rtc0 fast\n",
+                  "t.conf:1: error: unknown rtcdevice option 'fast' — write 'rtcdevice DEV [utc|local] [setdelay MS]'"},
+        ErrorCase{"rtcdevice /dev/rtc0 utc local\n",
+                  "t.conf:1: error: 'rtcdevice' says both utc and local — the RTC keeps one of them: write 'utc' (the "
+                  "default) or 'local' (machines that also boot Windows)"},
+        ErrorCase{"rtcdevice /dev/rtc0 setdelay 1500\n",
+                  "t.conf:1: error: bad number '1500' for rtcdevice setdelay (milliseconds) — expected an integer from 0 "
+                  "to 1000"},
+        ErrorCase{"rtcdevice /dev/rtc0 setdelay\n",
+                  "t.conf:1: error: missing argument for 'rtcdevice setdelay' — write e.g. 'rtcdevice /dev/rtc0 "
+                  "setdelay 500' (milliseconds from a write to the RTC's first rollover)"}));
 
 // --- includefile and keys ---------------------------------------------------------
 
