@@ -14,7 +14,7 @@ packages=(
   # dataplane
   dpdk dpdk-dev libdpdk-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev gnuplot-nox
   # third-party peers and network tools used by integration tests
   ntpsec-ntpdig ntpsec-ntpdate chrony ethtool iproute2 iputils-ping arping faketime
 )
