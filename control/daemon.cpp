@@ -9,10 +9,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <syslog.h>
 #include <time.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdarg>
@@ -29,6 +31,7 @@
 #include "control/kernel_transport.h"
 #include "control/management.h"
 #include "control/metrics_http.h"
+#include "control/mode6.h"
 #include "control/process.h"
 #include "control/ring_transport.h"
 #include "control/status.h"
@@ -261,6 +264,9 @@ class Daemon {
     discipline::SourceId id = 0;
     std::optional<std::uint64_t> pending_token;
     bool retired = false;  // removed from the configuration by a reload
+    std::uint16_t assoc_id = 0;  // mode 6 association id, never reused
+    std::optional<discipline::SourceHeader> header;  // from the last sample
+    std::vector<mode6::FilterStage> recent;          // the last samples, newest first
   };
 
   bool setup();
@@ -278,6 +284,8 @@ class Daemon {
   void serve(const Datagram& d);
   UtcTime to_local(UtcTime real) { return real + (clock_->now() - realtime_now()); }
   Status status();
+  void answer_control(const Datagram& d, KernelTransport& via);
+  mode6::Snapshot control_snapshot();
   std::string answer(std::string_view command);
   std::string drift_path() const { return opts_.drift_path.empty() ? config_.driftfile : opts_.drift_path; }
 
@@ -291,6 +299,11 @@ class Daemon {
   std::unique_ptr<Transport> upstream_;  // kernel sockets (node mode) or the dataplane rings
   bool upstream_rings_ = false;
   std::unique_ptr<KernelTransport> server_;
+  std::unique_ptr<KernelTransport> control_socket_;  // appliance mode: ntpq's mode 6 through the TAP
+  mode6::Server mode6_;
+  std::uint16_t next_assoc_id_ = 1;
+  std::uint16_t local_assoc_id_ = 0;
+  std::string processor_, system_;  // uname, for mode 6's system variables
   std::unique_ptr<ManagementServer> management_;
   std::unique_ptr<MetricsServer> metrics_;
   std::optional<shm::Segment> segment_;
@@ -358,6 +371,12 @@ bool Daemon::setup() {
   setup_rtc();
 
   for (const Source& s : config_.sources) add_peers(s);
+  if (config_.local_clock) local_assoc_id_ = next_assoc_id_++;
+  mode6_.set_restrictions(config_.restrict_rules);
+  if (utsname u{}; ::uname(&u) == 0) {
+    processor_ = u.machine;
+    system_ = std::string(u.sysname) + "/" + u.release;
+  }
   if (peers_.empty() && !config_.local_clock) {
     log_(LOG_WARNING, "no usable upstream server and no local clock: serving stratum 16 until the configuration has one");
   }
@@ -383,6 +402,19 @@ bool Daemon::setup() {
     upstream_ = std::make_unique<RingTransport>(*segment_, opts_.upstream_port);
     upstream_rings_ = true;
     log_(LOG_INFO, "appliance mode: publishing the server state to the dataplane through %s", shm_name.c_str());
+    // The dataplane passes mode 6 to its TAP, where the kernel owns the
+    // appliance's addresses; ntpq on the appliance itself comes over loopback.
+    const Endpoint any{IpAddress{}, 123};
+    control_socket_ = std::make_unique<KernelTransport>(KernelTransportOptions{any, false});
+    if (auto r = control_socket_->open(false); !r) {
+      log_(LOG_WARNING,
+           "ntpq (mode 6) will not be answered: %s; free UDP port 123 in this namespace (another NTP daemon?) "
+           "and restart",
+           r.error().c_str());
+      control_socket_.reset();
+    } else {
+      log_(LOG_INFO, "answering ntpq (mode 6, read-only) on %s", to_string(any).c_str());
+    }
   }
 
   if (!upstream_) upstream_ = std::make_unique<KernelTransport>();
@@ -509,6 +541,7 @@ void Daemon::add_peers(const Source& s) {
     sc.noselect = s.noselect;
     sc.reference_id = reference_id_of(a);
     p.id = discipline_->add_source(sc);
+    p.assoc_id = next_assoc_id_++;
     log_(LOG_INFO, "source %s%s%s", ac.remote.c_str(), s.address ? "" : (" (" + s.host + ")").c_str(),
          s.iburst ? " iburst" : "");
     peers_.push_back(std::move(p));
@@ -551,6 +584,7 @@ void Daemon::reload() {
   }
   config_.sources = parsed.config.sources;
   config_.restrict_rules = parsed.config.restrict_rules;
+  mode6_.set_restrictions(config_.restrict_rules);
   log_(LOG_INFO, "reloaded %s: %d sources kept with their state, %d added, %d removed", opts_.config_path.c_str(),
        kept, added, retired);
 }
@@ -568,6 +602,11 @@ void Daemon::handle_actions(Peer& p, const Actions& actions, UtcTime now) {
       p.pending_token = sent->token;
       tokens_[sent->token] = static_cast<std::size_t>(&p - peers_.data());
     } else if (const auto* sample = std::get_if<SampleReady>(&a)) {
+      p.header = sample->header;
+      p.recent.insert(p.recent.begin(), mode6::FilterStage{sample->sample.delay.seconds() * 1e3,
+                                                           sample->sample.offset.seconds() * 1e3,
+                                                           sample->sample.dispersion.seconds() * 1e3});
+      if (p.recent.size() > mode6::kFilterStages) p.recent.resize(mode6::kFilterStages);
       const discipline::ClockCommand cmd = discipline_->on_sample(p.id, sample->header, sample->sample, now);
       if (!execute(cmd, now)) return;
     } else if (const auto* kod = std::get_if<KissOfDeath>(&a)) {
@@ -654,6 +693,10 @@ void Daemon::publish(UtcTime now) {
 }
 
 void Daemon::serve(const Datagram& d) {
+  if (mode6::is_control(as_wire(d.payload))) {
+    answer_control(d, *server_);
+    return;
+  }
   std::array<std::uint8_t, 1024> out{};
   dataplane::NtpRequest req{as_wire(d.payload), d.from.port, to_local(d.rx)};
   const dataplane::NtpResponse r =
@@ -754,6 +797,112 @@ Status Daemon::status() {
   return s;
 }
 
+// ntpq answers: the mode 6 module decides (restrict, rate, opcode) and builds
+// the fragments; only mode 6 is answered here, on either socket.
+void Daemon::answer_control(const Datagram& d, KernelTransport& via) {
+  if (!mode6::is_control(as_wire(d.payload))) return;
+  std::vector<mode6::Fragment> out;
+  mode6_.handle(as_wire(d.payload), d.from.address, mono_now().ticks(), [this] { return control_snapshot(); }, out);
+  for (const mode6::Fragment& f : out) (void)via.send(d.from, std::as_bytes(std::span(f.data(), f.size())));
+}
+
+mode6::Snapshot Daemon::control_snapshot() {
+  // ntpd sends reference ids that are names without the dots ntpq adds.
+  const auto bare = [](std::string refid) {
+    if (refid.size() >= 2 && refid.front() == '.' && refid.back() == '.') refid = refid.substr(1, refid.size() - 2);
+    return refid;
+  };
+  const UtcTime now = clock_->now();
+  const discipline::SystemState& st = discipline_->state();
+  std::string local = "0.0.0.0";
+  if (opts_.serve) {
+    local = to_string(opts_.serve->address);
+  } else if (!config_.appliance.dataplane_addresses.empty()) {
+    local = to_string(config_.appliance.dataplane_addresses.front());
+  }
+
+  mode6::Snapshot snap;
+  mode6::SystemInfo& y = snap.system;
+  y.version = "linetime 0.1.0";
+  y.processor = processor_;
+  y.system = system_;
+  y.leap = static_cast<int>(st.leap);
+  y.stratum = st.stratum;
+  y.precision_log2 = -20;
+  y.root_delay_ms = st.root_delay.seconds() * 1e3;
+  y.root_dispersion_ms = st.root_dispersion_at(now).seconds() * 1e3;
+  y.refid = bare(refid_text(st.reference_id, st.stratum));
+  if (st.reference_time != UtcTime{}) y.reftime = hwclock::NtpTimestamp::from_utc(st.reference_time).raw();
+  y.clock = hwclock::NtpTimestamp::from_utc(now).raw();
+  y.tc = st.poll_log2;
+  y.mintc = kMaxPollLog2;
+  for (const Peer& p : peers_) y.mintc = std::min(y.mintc, p.source.minpoll);
+  if (y.mintc == kMaxPollLog2) y.mintc = config_.local_clock ? config_.local_clock->minpoll : 6;
+  y.offset_ms = st.offset_s * 1e3;
+  y.frequency_ppm = clock_->frequency_ppm();
+  y.sys_jitter_ms = st.jitter_s * 1e3;
+  y.clk_jitter_ms = st.offset_sd_s * 1e3;
+  y.clk_wander_ppm = st.wander_ppm_per_sqrt_s;
+  if (st.mode == discipline::SyncMode::kLocalReference) {
+    y.clock_source = mode6::kSourceLocal;
+    y.peer = local_assoc_id_;
+  }
+
+  for (const Peer& p : peers_) {
+    if (p.retired) continue;
+    mode6::PeerInfo r;
+    const SourceStatus ss = discipline_->source_status(p.id);
+    r.assoc_id = p.assoc_id;
+    r.srcadr = to_string(p.endpoint.address);
+    r.srcport = p.endpoint.port;
+    r.dstadr = local;
+    r.select = mode6::select_of(ss);
+    r.stratum = p.assoc->stratum();
+    if (p.header) {
+      r.leap = static_cast<int>(p.header->leap);
+      r.precision_log2 = p.header->precision_log2;
+      r.root_delay_ms = p.header->root_delay.seconds() * 1e3;
+      r.root_dispersion_ms = p.header->root_dispersion.seconds() * 1e3;
+    }
+    r.refid = bare(refid_text(p.assoc->reference_id(), p.assoc->stratum()));
+    if (auto last = p.assoc->last_reply_time()) r.rec = hwclock::NtpTimestamp::from_utc(*last).raw();
+    r.reach = p.assoc->reach();
+    r.unreach = r.reach == 0 ? 8 : std::countr_zero(r.reach);  // polls since the last reply
+    r.hpoll = r.ppoll = p.assoc->poll_log2();
+    r.flash = mode6::flash_of(ss, r.reach);
+    if (const auto& e = discipline_->source_estimate(p.id)) {
+      r.offset_ms = e->offset_s * 1e3;
+      r.delay_ms = e->delay_s * 1e3;
+      r.dispersion_ms = e->dispersion_s * 1e3;
+      r.jitter_ms = e->jitter_s * 1e3;
+    }
+    r.xleave = p.assoc->interleaved();
+    r.filter = p.recent;
+    if (st.system_peer && *st.system_peer == p.id) {
+      y.peer = p.assoc_id;
+      y.clock_source = mode6::kSourceNtp;
+      y.refid = r.srcadr;
+    }
+    snap.peers.push_back(std::move(r));
+  }
+  if (config_.local_clock) {
+    const bool active = st.mode == discipline::SyncMode::kLocalReference;
+    mode6::PeerInfo r;
+    r.assoc_id = local_assoc_id_;
+    r.srcadr = "127.127.1." + std::to_string(config_.local_clock->unit);
+    r.srchost = "LOCAL(" + std::to_string(config_.local_clock->unit) + ")";
+    r.dstadr = "127.0.0.1";
+    r.select = active ? mode6::Select::kSysPeer : mode6::Select::kReject;
+    r.leap = 0;
+    r.stratum = config_.local_clock->stratum;
+    r.refid = config_.local_clock->refid;
+    r.reach = active ? 0xff : 0;
+    r.hpoll = r.ppoll = config_.local_clock->minpoll;
+    snap.peers.push_back(std::move(r));
+  }
+  return snap;
+}
+
 std::string Daemon::answer(std::string_view command) {
   if (command == "status" || command == "peers" || command == "json") return to_json(status()) + "\n";
   if (command == "metrics") {  // with the dataplane's counters in appliance mode
@@ -804,12 +953,16 @@ int Daemon::run() {
     fds.clear();
     upstream_->pollfds(fds);
     if (server_) server_->pollfds(fds);
+    if (control_socket_) control_socket_->pollfds(fds);
     if (management_) management_->pollfds(fds);
     if (metrics_) metrics_->pollfds(fds);
     ::poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
 
     upstream_->drain([this](const Datagram& d) { on_datagram(d); }, [this](const TxReport& r) { on_tx(r); });
     if (server_) server_->drain([this](const Datagram& d) { serve(d); }, [](const TxReport&) {});
+    if (control_socket_) {
+      control_socket_->drain([this](const Datagram& d) { answer_control(d, *control_socket_); }, [](const TxReport&) {});
+    }
     if (management_) management_->service(mono_now().ticks() / 1'000'000);
     if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(mono_now());
@@ -827,6 +980,10 @@ int Daemon::run() {
   log_(LOG_INFO, "stopping: %s, stratum %d, offset %+.6f ms, frequency %+.3f ppm, %llu requests served",
        discipline::to_string(st.mode), st.stratum, st.offset_s * 1e3, clock_->frequency_ppm(),
        static_cast<unsigned long long>(served_));
+  const auto n = [this](mode6::Outcome o) { return static_cast<unsigned long long>(mode6_.count(o)); };
+  log_(LOG_INFO, "mode 6: %llu answered, %llu errors, %llu refused (noquery), %llu rate-limited, %llu malformed",
+       n(mode6::Outcome::kAnswered), n(mode6::Outcome::kError), n(mode6::Outcome::kRefused),
+       n(mode6::Outcome::kRateLimited), n(mode6::Outcome::kMalformed));
   if (segment_) {
     shm::ServerState unsync;
     segment_->server_state().store(unsync);

@@ -183,10 +183,13 @@ Counter FrameProcessor::bad_source(const Ipv6Address& src) const {
 // than the request), and the UDP checksum is computed once over the new
 // datagram.
 // A UDP datagram for one of our addresses: an NTP request for the responder,
-// an NTP reply for one of the control's client ports, or the kernel's.
+// an NTP reply for one of the control's client ports, or the kernel's (mode 6
+// control messages included).
 Verdict FrameProcessor::dispatch_udp(const UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
                                      std::size_t address_length, Ntp& ntp) {
   if (udp.dst_port == kNtpPort) {
+    // Mode 6 (ntpq) is the control's: the kernel behind the TAP hands it over.
+    if (!udp.payload.empty() && (udp.payload[0] & 7) == 6) return exception();
     ntp = Ntp{udp.payload, udp.src_port, src, static_cast<std::uint8_t>(address_length)};
     return transmit(counter_for(NtpOutcome::kAnswered), 0);
   }

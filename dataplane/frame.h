@@ -194,6 +194,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
     return false;
   }
   if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;
+  if ((f[kNtp] & 7) == 6) return false;  // mode 6: the general path passes it to the kernel
   if (wire::fold_sum(wire::sum_words<20>(f + kL3)) != 0xFFFF) return false;
   // The pseudo-header's sum does not change when the addresses swap.
   const std::uint8_t proto_len[4] = {0, wire::kIpProtoUdp, 0, static_cast<std::uint8_t>(kLength - kL4)};

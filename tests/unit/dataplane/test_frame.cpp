@@ -159,6 +159,25 @@ TEST(Frame, NtpDropsAreCountedByReason) {
   EXPECT_EQ(run(p, port0).counter, counter_for(NtpOutcome::kDropSourcePort0));
 }
 
+// ntpq's mode 6 goes to the kernel behind the TAP, where the control answers
+// it: a 12-octet READSTAT, and a 48-octet request that has the fast path's
+// shape, over IPv4 and IPv6, and unchanged.
+TEST(Frame, Mode6GoesToTheKernel) {
+  FrameProcessor p = synced();
+  const std::array<std::uint8_t, 12> readstat = {0x16, 0x01, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0};
+  const auto mode6 = ntp_request(6);
+  Frame small = udp4(readstat, 50123, 123);
+  Frame big = udp4(mode6, 50123, 123);
+  Frame big6 = udp6(mode6, 50123, 123);
+  for (Frame* f : {&small, &big, &big6}) {
+    const auto before = f->buf;
+    const Verdict v = run(p, *f);
+    EXPECT_EQ(v.action, Action::kException);
+    EXPECT_EQ(v.counter, Counter::kException);
+    EXPECT_EQ(f->buf, before);
+  }
+}
+
 TEST(Frame, UnsynchronizedServerAnswersLi3Stratum16) {
   FrameProcessor p(config());  // nothing published
   const auto req = ntp_request();
