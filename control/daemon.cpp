@@ -36,6 +36,8 @@
 #include "control/ring_transport.h"
 #include "control/status.h"
 #include "dataplane/responder.h"
+#include "dataplane/restrict_file.h"
+#include "dataplane/shm/tables.h"
 #include "dataplane/shm/segment.h"
 #include "hwclock/rtc_drift.h"
 
@@ -281,6 +283,8 @@ class Daemon {
   bool execute(const discipline::ClockCommand& cmd, UtcTime now);
   void after_update(UtcTime now);
   void publish(UtcTime now);
+  void prepare_acl();
+  void publish_acl();
   void serve(const Datagram& d);
   UtcTime to_local(UtcTime real) { return real + (clock_->now() - realtime_now()); }
   Status status();
@@ -307,6 +311,7 @@ class Daemon {
   std::unique_ptr<ManagementServer> management_;
   std::unique_ptr<MetricsServer> metrics_;
   std::optional<shm::Segment> segment_;
+  std::vector<std::uint8_t> acl_table_;  // appliance mode: the access table waiting to be published
   dataplane::Responder responder_;
   std::unique_ptr<DriftFile> drift_;
   std::unique_ptr<hwclock::RtcDevice> rtc_device_;
@@ -401,6 +406,7 @@ bool Daemon::setup() {
     segment_->drain_stale();
     upstream_ = std::make_unique<RingTransport>(*segment_, opts_.upstream_port);
     upstream_rings_ = true;
+    prepare_acl();
     log_(LOG_INFO, "appliance mode: publishing the server state to the dataplane through %s", shm_name.c_str());
     // The dataplane passes mode 6 to its TAP, where the kernel owns the
     // appliance's addresses; ntpq on the appliance itself comes over loopback.
@@ -584,6 +590,7 @@ void Daemon::reload() {
   }
   config_.sources = parsed.config.sources;
   config_.restrict_rules = parsed.config.restrict_rules;
+  if (segment_) prepare_acl();
   mode6_.set_restrictions(config_.restrict_rules);
   log_(LOG_INFO, "reloaded %s: %d sources kept with their state, %d added, %d removed", opts_.config_path.c_str(),
        kept, added, retired);
@@ -670,6 +677,36 @@ void Daemon::after_update(UtcTime now) {
   }
   if (clock_->poll_leap_applied()) discipline_->on_leap_applied(now);
   publish(now);
+}
+
+// Appliance mode: the restrict, discard and ratelimit lines become the
+// dataplane's access table, enforced at line rate (dataplane/acl.h).
+void Daemon::prepare_acl() {
+  const FileLoad text = load_file(opts_.config_path);
+  if (!text.text) return;
+  auto parsed = dataplane::parse_restrict_config(*text.text, opts_.config_path);
+  if (!parsed) {
+    log_(LOG_ERR, "access table not published: %s", parsed.error().c_str());
+    return;
+  }
+  for (const std::string& n : parsed->notes) log_(LOG_NOTICE, "%s", n.c_str());
+  acl_table_ = dataplane::serialize(dataplane::compile_restrict(parsed->rules, parsed->rate));
+  log_(LOG_INFO, "access table: %zu restrict rules for the dataplane", parsed->rules.size());
+  publish_acl();
+}
+
+void Daemon::publish_acl() {
+  if (acl_table_.empty() || !segment_) return;
+  shm::TableRegion region(segment_->tables());
+  switch (region.publish(acl_table_, 1)) {  // reader slot 0: the dataplane's main lcore
+    case shm::TableRegion::Publish::kDone: acl_table_.clear(); break;
+    case shm::TableRegion::Publish::kBusy: break;  // the dataplane still reads the other buffer: next loop
+    case shm::TableRegion::Publish::kTooLarge:
+      log_(LOG_ERR, "access table of %zu bytes does not fit the shared memory's table region: fewer restrict lines, "
+           "or a larger region", acl_table_.size());
+      acl_table_.clear();
+      break;
+  }
 }
 
 void Daemon::publish(UtcTime now) {
@@ -966,6 +1003,7 @@ int Daemon::run() {
     if (management_) management_->service(mono_now().ticks() / 1'000'000);
     if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(mono_now());
+    publish_acl();
   }
   if (rtc_) {
     // A last measurement (and write): up to a few seconds, waiting for rollovers.

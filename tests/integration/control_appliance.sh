@@ -51,6 +51,7 @@ server 127.127.1.0
 fudge 127.127.1.0 stratum 10
 tos orphanwait 4
 restrict default nomodify notrap nopeer noquery
+restrict 198.18.0.99 ignore
 shm $LT_SHM
 EOF
 SOCK=$LT_TMP/control.sock
@@ -83,6 +84,28 @@ stratum=$(lt_ntpdig_field "$C" "$LT_V4_SRV" stratum)
 lt_check dataplane-serves-2 $? "ntpdig $LT_V4_SRV: stratum ${stratum:-none} (published by the control)"
 lt_show "$LT_TMP/ntpdig.out"
 
+# The control's restrict lines reach the dataplane: 198.18.0.99 is `ignore`d.
+grep -q "access table: 2 restrict rules for the dataplane" "$LT_TMP/control.log"
+lt_check acl-published $? "$(grep -o 'access table: .*' "$LT_TMP/control.log")"
+ip -n "$C" addr add "198.18.0.99/$LT_V4_LEN" dev "$LT_IF_CLI"
+ignored_answer() {  # SOURCE: 0 when the dataplane answers a request from SOURCE within 1 s
+  ip netns exec "$C" python3 - "$1" "$LT_V4_SRV" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.settimeout(1)
+s.sendto(bytes([0x23]) + bytes(47), (sys.argv[2], 123))
+try:
+    s.recv(512)
+except socket.timeout:
+    sys.exit(1)
+PY
+}
+! ignored_answer 198.18.0.99
+lt_check acl-ignored-source $? "no answer to 198.18.0.99 (restrict ... ignore)"
+ignored_answer 198.18.0.2
+lt_check acl-other-source $? "198.18.0.2 still answered"
+
 # Only the upstream servers run in the client namespace by now (faketime runs
 # its chronyd as a child, so take the namespace's processes, not our pids).
 # shellcheck disable=SC2046
@@ -106,6 +129,9 @@ lt_stop_dataplane
 v=$(lt_counter answered-unsync)
 [ "$v" -ge 1 ]
 lt_check unsync-without-control $? "answered-unsync=$v after the control stopped (want >= 1)"
+v=$(lt_counter drop-restrict-ignore)
+[ "$v" -ge 1 ]
+lt_check counter-drop-restrict-ignore $? "drop-restrict-ignore=$v (want >= 1)"
 for name in upstream-sent upstream-reply; do
   v=$(lt_counter "$name")
   [ "$v" -ge 24 ]
