@@ -1,3 +1,4 @@
+#include "hwclock/clock_read.h"
 #include "control/daemon.h"
 
 #include <linux/ethtool.h>
@@ -43,6 +44,8 @@
 
 namespace linetime::control {
 
+using hwclock::realtime_now;
+
 namespace {
 
 using discipline::SourceStatus;
@@ -57,18 +60,6 @@ volatile sig_atomic_t g_reload = 0;
 
 void on_stop_signal(int) { g_stop = 1; }
 void on_hup(int) { g_reload = 1; }
-
-UtcTime realtime_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return hwclock::utc_from_ns(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
-}
-
-MonoTime mono_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return MonoTime(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
-}
 
 // Time since the system booted, suspend included.
 Duration since_boot() {
@@ -327,7 +318,7 @@ class Daemon {
 };
 
 bool Daemon::setup() {
-  started_ = mono_now();
+  started_ = hwclock::monotonic_now();
   std::optional<double> drift_ppm;
   if (!drift_path().empty()) {
     const DriftRead read = read_drift_file(drift_path());
@@ -787,7 +778,7 @@ Status Daemon::status() {
   v.frequency_ppm = clock_->frequency_ppm();
   v.jitter_ms = st.jitter_s * 1e3;
   v.poll_log2 = st.poll_log2;
-  v.uptime_s = (mono_now() - started_).seconds();
+  v.uptime_s = (hwclock::monotonic_now() - started_).seconds();
   v.version = "linetime 0.1.0";
   for (const Peer& p : peers_) {
     if (p.retired) continue;
@@ -839,7 +830,7 @@ Status Daemon::status() {
 void Daemon::answer_control(const Datagram& d, KernelTransport& via) {
   if (!mode6::is_control(as_wire(d.payload))) return;
   std::vector<mode6::Fragment> out;
-  mode6_.handle(as_wire(d.payload), d.from.address, mono_now().ticks(), [this] { return control_snapshot(); }, out);
+  mode6_.handle(as_wire(d.payload), d.from.address, hwclock::monotonic_now().ticks(), [this] { return control_snapshot(); }, out);
   for (const mode6::Fragment& f : out) (void)via.send(d.from, std::as_bytes(std::span(f.data(), f.size())));
 }
 
@@ -961,7 +952,7 @@ int Daemon::run() {
   const MonoTime deadline =
       opts_.duration_s ? started_ + Duration::from_seconds(*opts_.duration_s) : MonoTime(INT64_MAX);
   std::vector<pollfd> fds;
-  while (!g_stop && !done_ && mono_now() < deadline) {
+  while (!g_stop && !done_ && hwclock::monotonic_now() < deadline) {
     if (g_reload) {
       g_reload = 0;
       reload();
@@ -970,12 +961,12 @@ int Daemon::run() {
     run_timers(now);
     if (done_) break;
     if (drift_ && discipline_->state().mode == discipline::SyncMode::kSynchronized) {
-      if (const std::string err = drift_->update(mono_now(), discipline_->state().frequency_ppm); !err.empty()) {
+      if (const std::string err = drift_->update(hwclock::monotonic_now(), discipline_->state().frequency_ppm); !err.empty()) {
         log_(LOG_WARNING, "%s", err.c_str());
       }
     }
     if (rtc_) {
-      if (const std::string m = rtc_->poll(mono_now(), synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
+      if (const std::string m = rtc_->poll(hwclock::monotonic_now(), synchronized()); !m.empty()) log_(LOG_WARNING, "%s", m.c_str());
     }
 
     UtcTime next = discipline_->next_timer();
@@ -1000,9 +991,9 @@ int Daemon::run() {
     if (control_socket_) {
       control_socket_->drain([this](const Datagram& d) { answer_control(d, *control_socket_); }, [](const TxReport&) {});
     }
-    if (management_) management_->service(mono_now().ticks() / 1'000'000);
-    if (metrics_) metrics_->service(mono_now().ticks() / 1'000'000);
-    if (segment_) segment_->heartbeat(mono_now());
+    if (management_) management_->service(hwclock::monotonic_now().ticks() / 1'000'000);
+    if (metrics_) metrics_->service(hwclock::monotonic_now().ticks() / 1'000'000);
+    if (segment_) segment_->heartbeat(hwclock::monotonic_now());
     publish_acl();
   }
   if (rtc_) {

@@ -1,5 +1,7 @@
 #include "control/driftfile.h"
 
+#include "hwclock/state_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,26 +41,6 @@ std::optional<double> number(const std::string& w) {
 }
 
 std::string errno_text(int e) { return std::strerror(e); }
-
-std::string directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-bool write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -154,37 +136,7 @@ std::string write_drift_file(const std::string& path, double frequency_ppm) {
   }
   // What the reader accepts: a larger correction is saved as the largest valid one.
   frequency_ppm = std::fmax(-kMaxDriftPpm, std::fmin(kMaxDriftPpm, frequency_ppm));
-  const std::string tmp = drift_temp_path(path);
-  const std::string dir = directory_of(path);
-  auto fail = [&](const char* step, int e, bool remove_tmp) {
-    if (remove_tmp) ::unlink(tmp.c_str());
-    return "cannot write drift file " + path + " (" + step + "): " + errno_text(e) + " — make " + dir +
-           " writable by the daemon's user (the previous drift file, if any, is unchanged)";
-  };
-  // Only one daemon writes a given drift file (the pid file sees to it), so a
-  // temporary file left by a crash is simply truncated.
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return fail("creating the temporary file", errno, false);
-  if (!write_all(fd, format_drift(frequency_ppm))) {
-    const int e = errno;
-    ::close(fd);
-    return fail("writing", e, true);
-  }
-  if (::fsync(fd) < 0) {
-    const int e = errno;
-    ::close(fd);
-    return fail("fsync", e, true);
-  }
-  if (::close(fd) < 0) return fail("close", errno, true);
-  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename", errno, true);
-  // The rename is durable once the directory is.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail("opening the directory to fsync it", errno, false);
-  const int rc = ::fsync(dfd);
-  const int e = errno;
-  ::close(dfd);
-  if (rc < 0 && e != EINVAL) return fail("fsync of the directory", e, false);
-  return {};
+  return hwclock::write_state_file(path, drift_temp_path(path), format_drift(frequency_ppm), "drift file");
 }
 
 DriftFile::DriftFile(std::string path, hwclock::Duration interval) : path_(std::move(path)), interval_(interval) {}

@@ -1,3 +1,4 @@
+#include "hwclock/clock_read.h"
 #include "control/kernel_transport.h"
 
 #include <arpa/inet.h>
@@ -14,13 +15,9 @@
 
 namespace linetime::control {
 
-namespace {
+using hwclock::realtime_now;
 
-hwclock::UtcTime realtime_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return hwclock::utc_from_ns(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
-}
+namespace {
 
 hwclock::UtcTime from_timespec(const timespec& ts) {
   return hwclock::utc_from_ns(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);

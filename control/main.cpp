@@ -54,31 +54,6 @@ void usage(std::FILE* to) {
   std::exit(2);
 }
 
-std::optional<Endpoint> parse_endpoint(std::string_view text) {
-  // ADDR:PORT, [V6ADDR]:PORT
-  std::string_view host;
-  std::string_view port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  const std::string conf = "server " + std::string(host) + "\n";
-  ParseResult r = parse_config(conf, "--serve", {});
-  if (r.has_errors() || r.config.sources.size() != 1 || !r.config.sources[0].address) return std::nullopt;
-  char* end = nullptr;
-  const std::string p(port);
-  const long n = std::strtol(p.c_str(), &end, 10);
-  if (p.empty() || *end != '\0' || n < 1 || n > 65535) return std::nullopt;
-  return Endpoint{*r.config.sources[0].address, static_cast<std::uint16_t>(n)};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,7 +92,8 @@ int main(int argc, char** argv) {
       o.drift_path = value();
     } else if (a == "--serve") {
       const std::string v = value();
-      o.serve = parse_endpoint(v);
+      o.serve = parse_host_port(v);
+      if (o.serve && o.serve->port == 0) o.serve.reset();
       if (!o.serve) bad("--serve " + v + ": expected ADDR:PORT, e.g. 198.18.0.1:123 or [2001:db8::1]:123");
     } else if (a == "--metrics") {
       const std::string v = value();

@@ -1,3 +1,4 @@
+#include "hwclock/clock_read.h"
 #include "control/management.h"
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 
 namespace linetime::control {
+
 
 namespace {
 
@@ -28,12 +30,6 @@ Expected<sockaddr_un, std::string> unix_address(const std::string& path) {
 }
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-std::int64_t mono_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 }  // namespace
 
@@ -154,11 +150,11 @@ Expected<std::string, std::string> ask_management(const std::string& path, std::
   }
   set_nonblocking(fd);
   const std::string request = std::string(command) + "\n";
-  const std::int64_t deadline = mono_ms() + timeout.count();
+  const std::int64_t deadline = hwclock::monotonic_ms() + timeout.count();
   std::size_t sent = 0;
   std::string answer;
   while (true) {
-    const std::int64_t left = deadline - mono_ms();
+    const std::int64_t left = deadline - hwclock::monotonic_ms();
     if (left <= 0) {
       ::close(fd);
       return unexpected("linetime-control at '" + path + "' did not answer within " +

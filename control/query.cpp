@@ -1,3 +1,4 @@
+#include "hwclock/clock_read.h"
 #include "control/query.h"
 
 #include <netdb.h>
@@ -17,19 +18,9 @@
 
 namespace linetime::control {
 
+using hwclock::realtime_now;
+
 namespace {
-
-hwclock::UtcTime realtime_now() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return hwclock::utc_from_ns(std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec);
-}
-
-std::int64_t mono_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return std::int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1'000'000;
-}
 
 // Stratum 0/1 reference ids are ASCII codes (".GPS.", kisses ".RATE."); a
 // server that puts an address there anyway (chronyd's `local` sends
@@ -159,12 +150,12 @@ std::vector<QueryResult> query_servers(const std::vector<std::string>& hosts, co
 
   KernelTransport transport(KernelTransportOptions{std::nullopt, true});
   std::unordered_map<std::uint64_t, std::size_t> tokens;
-  const std::int64_t deadline = mono_ms() + o.timeout.count();
+  const std::int64_t deadline = hwclock::monotonic_ms() + o.timeout.count();
   std::vector<pollfd> fds;
   auto pending = [&] { return std::any_of(targets.begin(), targets.end(), [](const Target& t) { return !t.done; }); };
 
   while (pending()) {
-    const std::int64_t left = deadline - mono_ms();
+    const std::int64_t left = deadline - hwclock::monotonic_ms();
     if (left <= 0) break;
     const hwclock::UtcTime now = realtime_now();
     hwclock::UtcTime next = now + hwclock::Duration::from_s(3600);

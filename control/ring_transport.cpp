@@ -1,3 +1,4 @@
+#include "hwclock/clock_read.h"
 #include "control/ring_transport.h"
 
 #include <time.h>
@@ -6,13 +7,8 @@
 
 namespace linetime::control {
 
-namespace {
 
-std::int64_t clock_ns(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return std::int64_t{ts.tv_sec} * hwclock::kNsPerSec + ts.tv_nsec;
-}
+namespace {
 
 StampSource stamp_source(shm::TimestampSource s) {
   switch (s) {
@@ -72,9 +68,9 @@ Expected<Transport::Sent, std::string> RingTransport::send(const Endpoint& to, s
   }
   Sent sent;
   sent.token = next_cookie_++;
-  sent.sent_at = hwclock::utc_from_ns(clock_ns(CLOCK_REALTIME));
+  sent.sent_at = hwclock::utc_from_ns(hwclock::clock_ns(CLOCK_REALTIME));
   slot->cookie = sent.token;
-  slot->enqueued_mono_ns = clock_ns(CLOCK_MONOTONIC);
+  slot->enqueued_mono_ns = hwclock::clock_ns(CLOCK_MONOTONIC);
   slot->dst = to_net_address(to.address);
   slot->dst_port = to.port;
   slot->src_port = src_port_;

@@ -1,5 +1,7 @@
 #include "hwclock/rtc_drift.h"
 
+#include "hwclock/state_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,25 +61,6 @@ std::optional<std::int64_t> fixed_ns(const std::string& w) {
   return sec[0] == '-' ? s * kNsPerSec - f : s * kNsPerSec + f;
 }
 
-std::string directory_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-bool write_all(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -170,34 +153,7 @@ RtcFileRead read_rtc_file(const std::string& path) {
 }
 
 std::string write_rtc_file(const std::string& path, const RtcDriftState& s) {
-  const std::string tmp = path + ".tmp";
-  const std::string dir = directory_of(path);
-  auto fail = [&](const char* step, int e, bool remove_tmp) {
-    if (remove_tmp) ::unlink(tmp.c_str());
-    return "cannot write rtcfile " + path + " (" + step + "): " + std::strerror(e) + " — make " + dir +
-           " writable by the daemon's user (the previous rtcfile, if any, is unchanged)";
-  };
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return fail("creating the temporary file", errno, false);
-  if (!write_all(fd, format_rtc_file(s))) {
-    const int e = errno;
-    ::close(fd);
-    return fail("writing", e, true);
-  }
-  if (::fsync(fd) < 0) {
-    const int e = errno;
-    ::close(fd);
-    return fail("fsync", e, true);
-  }
-  if (::close(fd) < 0) return fail("close", errno, true);
-  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename", errno, true);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return fail("opening the directory to fsync it", errno, false);
-  const int rc = ::fsync(dfd);
-  const int e = errno;
-  ::close(dfd);
-  if (rc < 0 && e != EINVAL) return fail("fsync of the directory", e, false);
-  return {};
+  return write_state_file(path, path + ".tmp", format_rtc_file(s), "rtcfile");
 }
 
 Expected<Duration, std::string> boot_step(const RtcMeasurement& m, const RtcDriftState& s) {

@@ -40,3 +40,31 @@ lt_ntpdig_field() {
   lt_run 10 "$LT_TMP/ntpdig.out" "$1" ntpdig -j -t 2 "$2" >/dev/null 2>&1
   python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$LT_TMP/ntpdig.out" "$3" 2>/dev/null
 }
+
+# lt_make_upstream_net: the node namespace ($LT_NS_CLI) and three upstream
+# namespaces lt-<id>-upI, each behind its own veth pair (198.18.I.1 server,
+# 198.18.I.2 node), each running chronyd -x; the third 0.5 s ahead.
+lt_make_upstream_net() {
+  local node=$LT_NS_CLI i ns
+  ip netns add "$node" || lt_skip "cannot create network namespaces"
+  LT_NAMESPACES+=("$node")
+  ip -n "$node" link set lo up
+  for i in 1 2 3; do
+    ns=lt-$LT_ID-up$i
+    ip netns add "$ns" || lt_skip "cannot create network namespaces"
+    LT_NAMESPACES+=("$ns")
+    ip link add "lt${LT_ID}u$i" netns "$ns" type veth peer name "lt${LT_ID}n$i" netns "$node" ||
+      lt_skip "cannot create a veth pair (CONFIG_VETH)"
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "198.18.$i.1/30" dev "lt${LT_ID}u$i"
+    ip -n "$ns" link set "lt${LT_ID}u$i" up
+    ip -n "$node" addr add "198.18.$i.2/30" dev "lt${LT_ID}n$i"
+    ip -n "$node" link set "lt${LT_ID}n$i" up
+    # veth leaves UDP checksums partial; both directions carry NTP here.
+    ip netns exec "$ns" ethtool -K "lt${LT_ID}u$i" tx off >/dev/null
+    ip netns exec "$node" ethtool -K "lt${LT_ID}n$i" tx off >/dev/null
+  done
+  lt_chrony_upstream chrony1 "lt-$LT_ID-up1" 198.18.1.1
+  lt_chrony_upstream chrony2 "lt-$LT_ID-up2" 198.18.2.1
+  lt_chrony_upstream chrony3 "lt-$LT_ID-up3" 198.18.3.1 +0.5
+}

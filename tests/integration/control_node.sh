@@ -34,29 +34,7 @@ lt_require_tools chronyd faketime ntpdig curl
 [ -e "$LT_SHIM" ] || lt_skip "$LT_SHIM is not built"
 
 NODE=$LT_NS_CLI
-ip netns add "$NODE" || lt_skip "cannot create network namespaces"
-LT_NAMESPACES+=("$NODE")
-ip -n "$NODE" link set lo up
-
-# Upstream i: namespace lt-<id>-upI, veth 198.18.I.1 (server) -- 198.18.I.2 (node).
-for i in 1 2 3; do
-  ns=lt-$LT_ID-up$i
-  ip netns add "$ns" || lt_skip "cannot create network namespaces"
-  LT_NAMESPACES+=("$ns")
-  ip link add "lt${LT_ID}u$i" netns "$ns" type veth peer name "lt${LT_ID}n$i" netns "$NODE" ||
-    lt_skip "cannot create a veth pair (CONFIG_VETH)"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" addr add "198.18.$i.1/30" dev "lt${LT_ID}u$i"
-  ip -n "$ns" link set "lt${LT_ID}u$i" up
-  ip -n "$NODE" addr add "198.18.$i.2/30" dev "lt${LT_ID}n$i"
-  ip -n "$NODE" link set "lt${LT_ID}n$i" up
-  # veth leaves UDP checksums partial; both directions carry NTP here.
-  ip netns exec "$ns" ethtool -K "lt${LT_ID}u$i" tx off >/dev/null
-  ip netns exec "$NODE" ethtool -K "lt${LT_ID}n$i" tx off >/dev/null
-done
-lt_chrony_upstream chrony1 "lt-$LT_ID-up1" 198.18.1.1
-lt_chrony_upstream chrony2 "lt-$LT_ID-up2" 198.18.2.1
-lt_chrony_upstream chrony3 "lt-$LT_ID-up3" 198.18.3.1 +0.5
+lt_make_upstream_net
 
 cat >"$LT_TMP/node.conf" <<EOF
 # A cluster node as the seeds configure it, pointed at the test's servers.

@@ -62,28 +62,9 @@ lt_pass ntpq-available "$(env PYTHONPATH="$NTPQ_PY" python3 "$NTPQ_ROOT/usr/bin/
 
 # --- the network of control_node.sh ------------------------------------------
 NODE=$LT_NS_CLI
-ip netns add "$NODE" || lt_skip "cannot create network namespaces"
-LT_NAMESPACES+=("$NODE")
-ip -n "$NODE" link set lo up
-for i in 1 2 3; do
-  ns=lt-$LT_ID-up$i
-  ip netns add "$ns" || lt_skip "cannot create network namespaces"
-  LT_NAMESPACES+=("$ns")
-  ip link add "lt${LT_ID}u$i" netns "$ns" type veth peer name "lt${LT_ID}n$i" netns "$NODE" ||
-    lt_skip "cannot create a veth pair (CONFIG_VETH)"
-  ip -n "$ns" link set lo up
-  ip -n "$ns" addr add "198.18.$i.1/30" dev "lt${LT_ID}u$i"
-  ip -n "$ns" link set "lt${LT_ID}u$i" up
-  ip -n "$NODE" addr add "198.18.$i.2/30" dev "lt${LT_ID}n$i"
-  ip -n "$NODE" link set "lt${LT_ID}n$i" up
-  ip netns exec "$ns" ethtool -K "lt${LT_ID}u$i" tx off >/dev/null
-  ip netns exec "$NODE" ethtool -K "lt${LT_ID}n$i" tx off >/dev/null
-done
+lt_make_upstream_net
 # The second server's namespace reaches the node's serving address too.
 ip -n "lt-$LT_ID-up2" route add 198.18.1.2/32 via 198.18.2.2
-lt_chrony_upstream chrony1 "lt-$LT_ID-up1" 198.18.1.1
-lt_chrony_upstream chrony2 "lt-$LT_ID-up2" 198.18.2.1
-lt_chrony_upstream chrony3 "lt-$LT_ID-up3" 198.18.3.1 +0.5
 
 cat >"$LT_TMP/node.conf" <<EOF
 # A cluster node as the seeds configure it; queries only from 198.18.1.1.

@@ -1,0 +1,69 @@
+#include "hwclock/state_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace linetime::hwclock {
+
+namespace {
+
+bool write_all(int fd, std::string_view data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string write_state_file(const std::string& path, const std::string& tmp, std::string_view content,
+                             const std::string& what) {
+  const std::string dir = directory_of(path);
+  auto fail = [&](const char* step, int e, bool remove_tmp) {
+    if (remove_tmp) ::unlink(tmp.c_str());
+    return "cannot write " + what + " " + path + " (" + step + "): " + std::strerror(e) + " — make " + dir +
+           " writable by the daemon's user (the previous " + what + ", if any, is unchanged)";
+  };
+  // One daemon writes a given file (its pid file sees to it), so a temporary
+  // file left by a crash is simply truncated.
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return fail("creating the temporary file", errno, false);
+  if (!write_all(fd, content)) {
+    const int e = errno;
+    ::close(fd);
+    return fail("writing", e, true);
+  }
+  if (::fsync(fd) < 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail("fsync", e, true);
+  }
+  if (::close(fd) < 0) return fail("close", errno, true);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) return fail("rename", errno, true);
+  // The rename is durable once the directory is.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return fail("opening the directory to fsync it", errno, false);
+  const int rc = ::fsync(dfd);
+  const int e = errno;
+  ::close(dfd);
+  if (rc < 0 && e != EINVAL) return fail("fsync of the directory", e, false);
+  return {};
+}
+
+}  // namespace linetime::hwclock
