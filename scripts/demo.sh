@@ -109,6 +109,12 @@ done | indent
 section "real clients against the appliance: ntpdig -j $LT_V4_SRV, ntpdate -q $LT_V4_SRV"
 in_client ntpdig -j "$LT_V4_SRV" | indent
 in_client ntpdate -q "$LT_V4_SRV" 2>&1 | indent
+section "ntpsec's ntpq -p $LT_V4_SRV (mode 6: through the dataplane's exception path to the control)"
+if lt_fetch_ntpq; then
+  in_client env PYTHONPATH="$LT_NTPQ_PY" python3 "$LT_NTPQ_ROOT/usr/bin/ntpq" -n -p "$LT_V4_SRV" 2>&1 | indent
+else
+  echo "  skipped: $LT_NTPQ_ERROR"
+fi
 
 section "a bounded burst of 20000 NTP requests (at most 10 s) from one client socket"
 in_client python3 - "$LT_V4_SRV" <<'PY'

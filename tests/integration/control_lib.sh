@@ -68,3 +68,37 @@ lt_make_upstream_net() {
   lt_chrony_upstream chrony2 "lt-$LT_ID-up2" 198.18.2.1
   lt_chrony_upstream chrony3 "lt-$LT_ID-up3" 198.18.3.1 +0.5
 }
+
+# lt_fetch_ntpq: ntpsec's ntpq, which Debian's chrony conflicts with, taken
+# from the ntpsec and python3-ntp packages (apt-get download + dpkg -x) into
+# $LT_BUILD/ntpsec-ntpq once and reused. Sets LT_NTPQ_ROOT and LT_NTPQ_PY
+# (run it as PYTHONPATH=$LT_NTPQ_PY python3 $LT_NTPQ_ROOT/usr/bin/ntpq);
+# returns 1 with the reason in LT_NTPQ_ERROR when it cannot (offline).
+lt_fetch_ntpq() {
+  LT_NTPQ_ROOT=$LT_BUILD/ntpsec-ntpq
+  LT_NTPQ_ERROR=""
+  if [ ! -x "$LT_NTPQ_ROOT/usr/bin/ntpq" ]; then
+    local dl=$LT_TMP/debs deb lib pkg
+    mkdir -p "$dl"
+    if ! (cd "$dl" && timeout -k 5 120 apt-get download ntpsec python3-ntp >"$LT_TMP/apt.log" 2>&1); then
+      LT_NTPQ_ERROR="cannot download ntpsec and python3-ntp with apt-get (offline?): $(tail -n 1 "$LT_TMP/apt.log")"
+      return 1
+    fi
+    rm -rf "$LT_NTPQ_ROOT.new"
+    mkdir -p "$LT_NTPQ_ROOT.new"
+    for deb in "$dl"/*.deb; do
+      dpkg -x "$deb" "$LT_NTPQ_ROOT.new" || { LT_NTPQ_ERROR="dpkg -x $deb failed"; return 1; }
+    done
+    # ntp.ntpc looks for libntpc.so next to itself first.
+    lib=$(find "$LT_NTPQ_ROOT.new/usr/lib" -name 'libntpc.so*' -type f -print -quit)
+    pkg=$(find "$LT_NTPQ_ROOT.new/usr/lib" -type d -path '*dist-packages/ntp' -print -quit)
+    if [ -z "$lib" ] || [ -z "$pkg" ] || [ ! -x "$LT_NTPQ_ROOT.new/usr/bin/ntpq" ]; then
+      LT_NTPQ_ERROR="the ntpsec/python3-ntp packages do not have the expected layout (usr/bin/ntpq, ntp/, libntpc.so)"
+      return 1
+    fi
+    ln -sf "$lib" "$pkg/libntpc.so"
+    rm -rf "$LT_NTPQ_ROOT"
+    mv "$LT_NTPQ_ROOT.new" "$LT_NTPQ_ROOT"
+  fi
+  LT_NTPQ_PY=$(dirname "$(find "$LT_NTPQ_ROOT/usr/lib" -type d -path '*dist-packages/ntp' -print -quit)")
+}

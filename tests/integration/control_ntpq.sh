@@ -31,34 +31,14 @@ lt_require_tools chronyd faketime apt-get dpkg
 [ -x "$LT_CTL" ] || lt_skip "$LT_CTL is not built"
 [ -e "$LT_SHIM" ] || lt_skip "$LT_SHIM is not built"
 
-# --- ntpq from the Debian packages, cached under the build directory ----------
-NTPQ_ROOT=$LT_BUILD/ntpsec-ntpq
-if [ ! -x "$NTPQ_ROOT/usr/bin/ntpq" ]; then
-  dl=$LT_TMP/debs
-  mkdir -p "$dl"
-  if ! (cd "$dl" && timeout -k 5 120 apt-get download ntpsec python3-ntp >"$LT_TMP/apt.log" 2>&1); then
-    lt_skip "cannot download ntpsec and python3-ntp with apt-get (offline?): $(tail -n 1 "$LT_TMP/apt.log")"
-  fi
-  rm -rf "$NTPQ_ROOT.new"
-  mkdir -p "$NTPQ_ROOT.new"
-  for deb in "$dl"/*.deb; do dpkg -x "$deb" "$NTPQ_ROOT.new" || lt_skip "dpkg -x $deb failed"; done
-  # ntp.ntpc looks for libntpc.so next to itself first.
-  lib=$(find "$NTPQ_ROOT.new/usr/lib" -name 'libntpc.so*' -type f -print -quit)
-  pkg=$(find "$NTPQ_ROOT.new/usr/lib" -type d -path '*dist-packages/ntp' -print -quit)
-  [ -n "$lib" ] && [ -n "$pkg" ] && [ -x "$NTPQ_ROOT.new/usr/bin/ntpq" ] ||
-    lt_skip "the ntpsec/python3-ntp packages do not have the expected layout (usr/bin/ntpq, ntp/, libntpc.so)"
-  ln -sf "$lib" "$pkg/libntpc.so"
-  rm -rf "$NTPQ_ROOT"
-  mv "$NTPQ_ROOT.new" "$NTPQ_ROOT"
-fi
-NTPQ_PY=$(dirname "$(find "$NTPQ_ROOT/usr/lib" -type d -path '*dist-packages/ntp' -print -quit)")
+lt_fetch_ntpq || lt_skip "$LT_NTPQ_ERROR"
 # ntpq NS ARGS...: bounded, output in $LT_TMP/ntpq.out, exit status returned.
 ntpq() {
   local ns=$1
   shift
-  lt_run 20 "$LT_TMP/ntpq.out" "$ns" env PYTHONPATH="$NTPQ_PY" python3 "$NTPQ_ROOT/usr/bin/ntpq" -n "$@"
+  lt_run 20 "$LT_TMP/ntpq.out" "$ns" env PYTHONPATH="$LT_NTPQ_PY" python3 "$LT_NTPQ_ROOT/usr/bin/ntpq" -n "$@"
 }
-lt_pass ntpq-available "$(env PYTHONPATH="$NTPQ_PY" python3 "$NTPQ_ROOT/usr/bin/ntpq" --version 2>&1 | head -n 1)"
+lt_pass ntpq-available "$(env PYTHONPATH="$LT_NTPQ_PY" python3 "$LT_NTPQ_ROOT/usr/bin/ntpq" --version 2>&1 | head -n 1)"
 
 # --- the network of control_node.sh ------------------------------------------
 NODE=$LT_NS_CLI
