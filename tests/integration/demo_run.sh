@@ -21,7 +21,9 @@ check_line appliance-synced '^ +\*198\.18\.0\.1[12] ' "appliance system peer"
 check_line node-ntpstat 'synchronised to NTP server \(198\.18\.0\.1\) at stratum 3' "ltt2 status"
 check_line node-exit-0 '^ +exit code 0$' "ltt2 status exit code"
 check_line ntpdig-stratum-2 '"stratum":2' "ntpdig"
-check_line counters 'answered +[0-9]+' "linetimectl counters"
+check_line counters '^ +answered +[0-9]+ +[0-9.]+ ' "linetimectl counters"
+# ntpq prints delay and offset with four decimals (linetimectl with three).
+check_line ntpq-peers '^ +\*198\.18\.0\.1[12] .* [0-9]+\.[0-9]{4} +-?[0-9]+\.[0-9]{4} ' "ntpq -p against the appliance"
 check_line done '^demo: done in [0-9]+ s' "finished"
 left=$(ip netns list 2>/dev/null | grep -c "^lt-")
 ls /dev/shm/ 2>/dev/null | grep -q '^linetime-it-'
