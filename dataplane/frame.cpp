@@ -154,7 +154,9 @@ Verdict FrameProcessor::classify(MutableBytes frame, std::size_t length, Ntp& nt
       if (const Counter c = bad_source(f.src); c != Counter::kRxFrames) return drop(c);
       const auto udp = parse_udp(ip->payload, f.src, f.dst);
       if (!udp) return drop(udp.error());
-      return dispatch_udp(*udp, f.src.bytes.data(), f.dst.bytes.data(), 16, ntp);
+      // Addresses from the frame itself: the responder reads the source after
+      // this function returns (the parsed fields are a local copy).
+      return dispatch_udp(*udp, ip->header->src.bytes.data(), ip->header->dst.bytes.data(), 16, ntp);
     }
 
     default:
