@@ -34,6 +34,7 @@
 #include "control/metrics_http.h"
 #include "control/mode6.h"
 #include "control/process.h"
+#include "control/resolver.h"
 #include "control/ring_transport.h"
 #include "control/status.h"
 #include "dataplane/responder.h"
@@ -54,6 +55,8 @@ using hwclock::MonoTime;
 using hwclock::UtcTime;
 
 constexpr std::uint32_t kLocalRefid = 0x4C4F434C;  // "LOCL"
+constexpr hwclock::Duration kRetryResolve = hwclock::Duration::from_s(60);  // names that failed, pool refreshes
+constexpr std::size_t kPoolSize = 4;  // servers taken from one `pool` line
 
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_reload = 0;
@@ -206,32 +209,6 @@ char tally_of(SourceStatus s) {
   }
 }
 
-// Addresses for a `server`/`pool` line: the numeric one, or the names'
-// (several for a pool). Synchronous: done at start and on reload, before and
-// between timekeeping work.
-std::vector<IpAddress> resolve(const Source& s, std::string& error) {
-  if (s.address) return {*s.address};
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_family = s.family == AddressFamily::kIpv4 ? AF_INET : s.family == AddressFamily::kIpv6 ? AF_INET6 : AF_UNSPEC;
-  addrinfo* res = nullptr;
-  const int rc = ::getaddrinfo(s.host.c_str(), "123", &hints, &res);
-  if (rc != 0) {
-    error = gai_strerror(rc);
-    return {};
-  }
-  std::vector<IpAddress> out;
-  for (addrinfo* p = res; p != nullptr; p = p->ai_next) {
-    if (auto e = from_sockaddr(p->ai_addr, p->ai_addrlen)) {
-      if (std::find(out.begin(), out.end(), e->address) == out.end()) out.push_back(e->address);
-    }
-  }
-  ::freeaddrinfo(res);
-  if (s.kind != SourceKind::kPool && out.size() > 1) out.resize(1);
-  if (out.size() > 4) out.resize(4);  // a pool gives up to four servers
-  return out;
-}
-
 wire::Bytes as_wire(std::span<const std::byte> b) {
   return wire::Bytes(reinterpret_cast<const std::uint8_t*>(b.data()), b.size());
 }
@@ -266,6 +243,10 @@ class Daemon {
   void setup_rtc();
   bool synchronized() const { return discipline_->state().mode == discipline::SyncMode::kSynchronized; }
   void add_peers(const Source& s);
+  void add_resolved(const Source& s, const std::vector<IpAddress>& addresses);
+  void on_resolved(const AsyncResolver::Result& r);
+  void lookup(const Source& s);
+  void maintain_sources(MonoTime now);
   void reload();
   void run_timers(UtcTime now);
   void on_datagram(const Datagram& d);
@@ -290,6 +271,11 @@ class Daemon {
   std::unique_ptr<ClockDriver> clock_;
   std::unique_ptr<discipline::Discipline> discipline_;
   std::vector<Peer> peers_;
+  // Host names being looked up (by lookup id), and those to try again.
+  AsyncResolver resolver_;
+  std::unordered_map<std::uint64_t, Source> lookups_;
+  std::vector<std::pair<Source, MonoTime>> retry_;
+  std::unordered_map<std::string, MonoTime> pool_refresh_;  // pool host -> earliest next re-resolution
   std::unordered_map<std::uint64_t, std::size_t> tokens_;  // transport token -> peer
   std::unique_ptr<Transport> upstream_;  // kernel sockets (node mode) or the dataplane rings
   bool upstream_rings_ = false;
@@ -373,7 +359,7 @@ bool Daemon::setup() {
     processor_ = u.machine;
     system_ = std::string(u.sysname) + "/" + u.release;
   }
-  if (peers_.empty() && !config_.local_clock) {
+  if (peers_.empty() && lookups_.empty() && !config_.local_clock) {
     log_(LOG_WARNING, "no usable upstream server and no local clock: serving stratum 16 until the configuration has one");
   }
 
@@ -518,21 +504,62 @@ void Daemon::setup_rtc() {
   log_(LOG_NOTICE, "%s clock stepped by %+.6f s from the RTC", clock_->name(), b.step->seconds());
 }
 
+// Sources with a numeric address start at once; host names are looked up in
+// the background (AsyncResolver) and start when the answer comes.
 void Daemon::add_peers(const Source& s) {
-  std::string error;
-  const std::vector<IpAddress> addrs = resolve(s, error);
-  if (addrs.empty()) {
-    log_(LOG_WARNING, "%s:%d: cannot resolve '%s' (%s); the source is skipped until the next reload (SIGHUP)",
-         s.where.file.c_str(), s.where.line, s.host.c_str(), error.c_str());
+  if (s.address) {
+    add_resolved(s, {*s.address});
+  } else {
+    lookup(s);
+  }
+}
+
+void Daemon::lookup(const Source& s) {
+  auto id = resolver_.start(s.host, s.family);
+  if (!id) {
+    log_(LOG_WARNING, "%s:%d: %s; trying '%s' again in %lld s", s.where.file.c_str(), s.where.line, id.error().c_str(),
+         s.host.c_str(), static_cast<long long>(kRetryResolve.seconds()));
+    retry_.emplace_back(s, hwclock::monotonic_now() + kRetryResolve);
     return;
   }
-  for (const IpAddress& a : addrs) {
+  lookups_[*id] = s;
+}
+
+void Daemon::on_resolved(const AsyncResolver::Result& r) {
+  const auto it = lookups_.find(r.id);
+  if (it == lookups_.end()) return;
+  const Source s = it->second;
+  lookups_.erase(it);
+  if (r.addresses.empty()) {
+    log_(LOG_WARNING, "%s:%d: cannot resolve '%s' (%s); trying again in %lld s", s.where.file.c_str(), s.where.line,
+         s.host.c_str(), r.error.c_str(), static_cast<long long>(kRetryResolve.seconds()));
+    retry_.emplace_back(s, hwclock::monotonic_now() + kRetryResolve);
+    return;
+  }
+  add_resolved(s, r.addresses);
+}
+
+// A server line takes the first address; a pool up to kPoolSize members,
+// skipping addresses it already polls.
+void Daemon::add_resolved(const Source& s, const std::vector<IpAddress>& addresses) {
+  std::size_t members = 0;
+  for (const Peer& p : peers_) {
+    if (!p.retired && same_source(p.source, s)) ++members;
+  }
+  const std::size_t want = s.kind == SourceKind::kPool ? kPoolSize : 1;
+  for (const IpAddress& a : addresses) {
+    if (members >= want) break;
+    const bool known = std::any_of(peers_.begin(), peers_.end(), [&](const Peer& p) {
+      return !p.retired && p.endpoint.address == a;
+    });
+    if (known) continue;
     Peer p;
     p.source = s;
     p.endpoint = Endpoint{a, 123};
     AssociationConfig ac = association_config(s);
     ac.remote = to_string(a);
     p.assoc = std::make_unique<Association>(ac, seed_ + peers_.size() * 0x9e3779b97f4a7c15ull);
+    p.assoc->set_system_poll(discipline_->poll_log2());
     discipline::SourceConfig sc;
     sc.prefer = s.prefer;
     sc.noselect = s.noselect;
@@ -542,6 +569,32 @@ void Daemon::add_peers(const Source& s) {
     log_(LOG_INFO, "source %s%s%s", ac.remote.c_str(), s.address ? "" : (" (" + s.host + ")").c_str(),
          s.iburst ? " iburst" : "");
     peers_.push_back(std::move(p));
+    ++members;
+  }
+}
+
+// Names that failed are looked up again; a pool member that stopped answering
+// is dropped and the pool's name looked up again for a replacement.
+void Daemon::maintain_sources(MonoTime now) {
+  for (std::size_t i = 0; i < retry_.size();) {
+    if (now < retry_[i].second) {
+      ++i;
+      continue;
+    }
+    const Source s = retry_[i].first;
+    retry_.erase(retry_.begin() + static_cast<std::ptrdiff_t>(i));
+    lookup(s);
+  }
+  for (Peer& p : peers_) {
+    if (p.retired || p.source.kind != SourceKind::kPool) continue;
+    if (p.assoc->reach() != 0 || p.assoc->counters().sent < 8) continue;
+    auto& next = pool_refresh_[p.source.host];
+    if (now < next) continue;
+    next = now + kRetryResolve;
+    p.retired = true;
+    log_(LOG_NOTICE, "pool %s: member %s does not answer; looking for a replacement", p.source.host.c_str(),
+         to_string(p.endpoint.address).c_str());
+    lookup(p.source);
   }
 }
 
@@ -983,6 +1036,7 @@ int Daemon::run() {
     if (server_) server_->pollfds(fds);
     if (control_socket_) control_socket_->pollfds(fds);
     if (management_) management_->pollfds(fds);
+    resolver_.pollfds(fds);
     if (metrics_) metrics_->pollfds(fds);
     ::poll(fds.data(), fds.size(), static_cast<int>(wait_ms));
 
@@ -992,6 +1046,8 @@ int Daemon::run() {
       control_socket_->drain([this](const Datagram& d) { answer_control(d, *control_socket_); }, [](const TxReport&) {});
     }
     if (management_) management_->service(hwclock::monotonic_now().ticks() / 1'000'000);
+    resolver_.service(hwclock::monotonic_ms(), [this](const AsyncResolver::Result& r) { on_resolved(r); });
+    maintain_sources(hwclock::monotonic_now());
     if (metrics_) metrics_->service(hwclock::monotonic_now().ticks() / 1'000'000);
     if (segment_) segment_->heartbeat(hwclock::monotonic_now());
     publish_acl();
