@@ -77,45 +77,25 @@ std::string format_drift(double frequency_ppm) {
 
 DriftRead read_drift_file(const std::string& path) {
   DriftRead r;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == ENOENT) {
-      r.missing = true;
-      r.message = "drift file " + path +
-                  " does not exist yet; starting at 0 ppm (normal on the first start: it is written once the "
-                  "clock has been synchronized for an hour)";
-    } else {
-      r.message = "cannot read drift file " + path + ": " + errno_text(e) +
-                  "; starting at 0 ppm — make it readable by the daemon's user or fix the driftfile line";
-    }
+  const hwclock::StateFileRead f = hwclock::read_state_file(path, kMaxDriftFileBytes);
+  if (f.missing) {
+    r.missing = true;
+    r.message = "drift file " + path +
+                " does not exist yet; starting at 0 ppm (normal on the first start: it is written once the "
+                "clock has been synchronized for an hour)";
     return r;
   }
-  std::string text;
-  char buf[512];
-  bool too_big = false;
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      r.message = "cannot read drift file " + path + ": " + errno_text(e) + "; starting at 0 ppm";
-      return r;
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxDriftFileBytes) {
-      too_big = true;
-      break;
-    }
+  if (f.error != 0) {
+    r.message = "cannot read drift file " + path + ": " + errno_text(f.error) +
+                "; starting at 0 ppm — make it readable by the daemon's user or fix the driftfile line";
+    return r;
   }
-  ::close(fd);
-  if (too_big) {
+  if (f.too_big) {
     r.message = "drift file " + path + " is larger than " + std::to_string(kMaxDriftFileBytes) +
                 " bytes, not a drift file; starting at 0 ppm — check the driftfile line, or delete the file";
     return r;
   }
+  const std::string& text = f.text;
   auto parsed = parse_drift(text);
   if (!parsed) {
     r.message = "drift file " + path + ": " + parsed.error() +

@@ -113,35 +113,25 @@ Expected<RtcDriftState, std::string> parse_rtc_file(std::string_view text) {
 
 RtcFileRead read_rtc_file(const std::string& path) {
   RtcFileRead r;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int e = errno;
-    if (e == ENOENT) {
-      r.missing = true;
-      r.message = "rtcfile " + path +
-                  " does not exist yet; the RTC is used uncorrected (normal on the first start: it is written once "
-                  "the clock is synchronized)";
-    } else {
-      r.message = "cannot read rtcfile " + path + ": " + std::strerror(e) +
-                  "; the RTC is used uncorrected — make it readable by the daemon's user or fix the rtcfile line";
-    }
+  const StateFileRead f = read_state_file(path, kMaxRtcFileBytes);
+  if (f.missing) {
+    r.missing = true;
+    r.message = "rtcfile " + path +
+                " does not exist yet; the RTC is used uncorrected (normal on the first start: it is written once "
+                "the clock is synchronized)";
     return r;
   }
-  std::string text;
-  char buf[512];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxRtcFileBytes) break;
+  if (f.error != 0) {
+    r.message = "cannot read rtcfile " + path + ": " + std::strerror(f.error) +
+                "; the RTC is used uncorrected — make it readable by the daemon's user or fix the rtcfile line";
+    return r;
   }
-  ::close(fd);
-  if (text.size() > kMaxRtcFileBytes) {
+  if (f.too_big) {
     r.message = "rtcfile " + path + " is larger than " + std::to_string(kMaxRtcFileBytes) +
                 " bytes, not an rtcfile; the RTC is used uncorrected — check the rtcfile line, or delete the file";
     return r;
   }
+  const std::string& text = f.text;
   auto parsed = parse_rtc_file(text);
   if (!parsed) {
     r.message = "rtcfile " + path + ": " + parsed.error() +

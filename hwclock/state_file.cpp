@@ -25,6 +25,36 @@ bool write_all(int fd, std::string_view data) {
 
 }  // namespace
 
+StateFileRead read_state_file(const std::string& path, std::size_t max_bytes) {
+  StateFileRead r;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      r.missing = true;
+    } else {
+      r.error = errno;
+    }
+    return r;
+  }
+  char buf[512];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      r.error = errno;
+      break;
+    }
+    if (n == 0) break;
+    r.text.append(buf, static_cast<std::size_t>(n));
+    if (r.text.size() > max_bytes) {
+      r.too_big = true;
+      break;
+    }
+  }
+  ::close(fd);
+  return r;
+}
+
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
   if (slash == std::string::npos) return ".";

@@ -4,10 +4,23 @@
 // failed write leaves the previous file as it was.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace linetime::hwclock {
+
+// What reading a state file gave: its text, or why not.
+struct StateFileRead {
+  std::string text;
+  bool missing = false;  // ENOENT: normal on a first start
+  int error = 0;         // errno of a failed open or read
+  bool too_big = false;  // longer than the limit: not the file it should be
+  bool ok() const { return !missing && error == 0 && !too_big; }
+};
+
+// Reads at most `max_bytes` of `path`.
+StateFileRead read_state_file(const std::string& path, std::size_t max_bytes);
 
 // The directory part of `path` ("." when there is none).
 std::string directory_of(const std::string& path);
