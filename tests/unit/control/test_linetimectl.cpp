@@ -172,6 +172,10 @@ TEST(Linetimectl, CountersFromSharedMemory) {
   using dataplane::Counter;
   const std::string name = "/linetime-ctl-test-" + std::to_string(::getpid());
   shm::Segment::unlink(name);
+  struct Unlink {  // also when an assertion ends the test early
+    const std::string& name;
+    ~Unlink() { shm::Segment::unlink(name); }
+  } unlink_at_end{name};
   {
     auto seg = shm::Segment::open(name, shm::Side::kDataplane);
     ASSERT_TRUE(seg.has_value()) << seg.error().message;
