@@ -19,45 +19,24 @@ namespace {
 
 constexpr std::size_t kMaxDriftFileBytes = 4096;  // a drift file is one line
 
-std::vector<std::string> words(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
-    const std::size_t start = i;
-    while (i < text.size() && !(text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) ++i;
-    if (i > start) out.emplace_back(text.substr(start, i - start));
-  }
-  return out;
-}
-
-std::optional<double> number(const std::string& w) {
-  if (w.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(w.c_str(), &end);
-  if (end != w.c_str() + w.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 std::string errno_text(int e) { return std::strerror(e); }
 
 }  // namespace
 
 Expected<Drift, std::string> parse_drift(std::string_view text) {
-  const std::vector<std::string> w = words(text);
+  const std::vector<std::string> w = hwclock::state_file_words(text);
   if (w.empty()) return unexpected(std::string("the file is empty"));
   if (w.size() > 2) {
     return unexpected("expected one number (ntpd's format) or two (chrony's \"frequency skew\"), found " +
                       std::to_string(w.size()) + " words");
   }
   Drift d;
-  const auto first = number(w[0]);
+  const auto first = hwclock::state_file_number(w[0]);
   if (!first) return unexpected("'" + w[0] + "' is not a number");
   if (w.size() == 1) {
     d.frequency_ppm = *first;
   } else {
-    const auto skew = number(w[1]);
+    const auto skew = hwclock::state_file_number(w[1]);
     if (!skew || *skew < 0) return unexpected("'" + w[1] + "' is not a skew in ppm (a non-negative number)");
     d.format = DriftFormat::kChrony;
     d.frequency_ppm = -*first;  // chrony stores the clock's error; the correction is its opposite

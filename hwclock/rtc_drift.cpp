@@ -21,28 +21,6 @@ namespace {
 constexpr std::size_t kMaxRtcFileBytes = 4096;
 constexpr const char* kMagic = "linetime-rtc";
 
-std::vector<std::string> words(std::string_view text) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  auto space = [&](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (i < text.size()) {
-    while (i < text.size() && space(text[i])) ++i;
-    const std::size_t start = i;
-    while (i < text.size() && !space(text[i])) ++i;
-    if (i > start) out.emplace_back(text.substr(start, i - start));
-  }
-  return out;
-}
-
-std::optional<double> number(const std::string& w) {
-  if (w.empty()) return std::nullopt;
-  char* end = nullptr;
-  errno = 0;
-  const double v = std::strtod(w.c_str(), &end);
-  if (end != w.c_str() + w.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
 // "<seconds>.<9 digits>", seconds possibly negative.
 std::optional<std::int64_t> fixed_ns(const std::string& w) {
   const auto dot = w.find('.');
@@ -78,7 +56,7 @@ std::string format_rtc_file(const RtcDriftState& s) {
 }
 
 Expected<RtcDriftState, std::string> parse_rtc_file(std::string_view text) {
-  const std::vector<std::string> w = words(text);
+  const std::vector<std::string> w = state_file_words(text);
   if (w.empty()) return unexpected(std::string("the file is empty"));
   if (w[0] != kMagic) return unexpected("it does not start with \"" + std::string(kMagic) + "\" (not linetime's rtcfile)");
   if (w.size() != 7) return unexpected("expected 7 fields, found " + std::to_string(w.size()));
@@ -94,16 +72,16 @@ Expected<RtcDriftState, std::string> parse_rtc_file(std::string_view text) {
   const auto ref = fixed_ns(w[3]);
   if (!ref) return unexpected("'" + w[3] + "' is not a reference time (seconds with 9 decimals)");
   s.ref_time = UtcTime(*ref);
-  const auto offset = number(w[4]);
+  const auto offset = state_file_number(w[4]);
   if (!offset || std::fabs(*offset) > 1e9) return unexpected("'" + w[4] + "' is not an offset in seconds");
   s.offset = Duration::from_seconds(*offset);
-  const auto drift = number(w[5]);
+  const auto drift = state_file_number(w[5]);
   if (!drift || std::fabs(*drift) > kMaxRtcDriftPpm) {
     return unexpected("'" + w[5] + "' is not a drift within ±" + std::to_string(static_cast<int>(kMaxRtcDriftPpm)) +
                       " ppm");
   }
   s.drift_ppm = *drift;
-  const auto samples = number(w[6]);
+  const auto samples = state_file_number(w[6]);
   if (!samples || *samples < 0 || *samples > 1e9 || std::floor(*samples) != *samples) {
     return unexpected("'" + w[6] + "' is not a sample count");
   }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace linetime::hwclock {
@@ -53,6 +55,28 @@ StateFileRead read_state_file(const std::string& path, std::size_t max_bytes) {
   }
   ::close(fd);
   return r;
+}
+
+std::vector<std::string> state_file_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const std::size_t start = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i > start) out.emplace_back(text.substr(start, i - start));
+  }
+  return out;
+}
+
+std::optional<double> state_file_number(const std::string& w) {
+  if (w.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(w.c_str(), &end);
+  if (end != w.c_str() + w.size() || errno == ERANGE || !std::isfinite(v)) return std::nullopt;
+  return v;
 }
 
 std::string directory_of(const std::string& path) {

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace linetime::hwclock {
 
@@ -21,6 +23,11 @@ struct StateFileRead {
 
 // Reads at most `max_bytes` of `path`.
 StateFileRead read_state_file(const std::string& path, std::size_t max_bytes);
+
+// The whitespace-separated words of a state file's text.
+std::vector<std::string> state_file_words(std::string_view text);
+// A word as a finite number, the whole word (strtod syntax), or nothing.
+std::optional<double> state_file_number(const std::string& word);
 
 // The directory part of `path` ("." when there is none).
 std::string directory_of(const std::string& path);
