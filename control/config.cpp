@@ -135,10 +135,12 @@ std::string suggest(std::string_view word, const std::vector<std::string_view>& 
 
 FileLoad load_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return FileLoad{std::nullopt, std::strerror(errno)};
+  if (!in) return FileLoad{std::nullopt, std::strerror(errno), ""};
   std::ostringstream ss;
   ss << in.rdbuf();
-  return FileLoad{ss.str(), ""};
+  FileLoad f{ss.str(), "", ""};
+  if (auto why = auth::keys_file_exposure(path)) f.exposure = *why;
+  return f;
 }
 
 namespace {
@@ -900,7 +902,7 @@ class Parser {
                          " files (ntpd's limit) — include it from a higher level");
       return;
     }
-    FileLoad f = loader_ ? loader_(path) : FileLoad{std::nullopt, "no file loader"};
+    FileLoad f = loader_ ? loader_(path) : FileLoad{std::nullopt, "no file loader", ""};
     if (!f.text) {
       warning(l.where, "cannot read includefile '" + path + "' (" + f.error +
                            ") — create it or remove the line; its directives are not applied");
@@ -914,7 +916,7 @@ class Parser {
     once(l, "keys");
     extra(l, 2);
     cfg_.keys_file = l[1];
-    FileLoad f = loader_ ? loader_(l[1]) : FileLoad{std::nullopt, "no file loader"};
+    FileLoad f = loader_ ? loader_(l[1]) : FileLoad{std::nullopt, "no file loader", ""};
     if (!f.text) {
       keys_loaded_ = false;
       warning(l.where, "cannot read keys file '" + l[1] + "' (" + f.error +
@@ -922,17 +924,18 @@ class Parser {
                            "is unavailable until then");
       return;
     }
-    // ntp.keys(5): "keyid type key" per line, '#' comments.
+    if (!f.exposure.empty()) warning(l.where, f.exposure);
+    // ntp.keys(5): "keyno type key" per line, '#' comments (dataplane/auth/keys.h).
     keys_loaded_ = true;
-    key_ids_.clear();
-    std::istringstream in(*f.text);
-    std::string line;
-    while (std::getline(in, line)) {
-      bool open = false;
-      auto w = split_words(line, open);
-      if (w.empty()) continue;
-      if (auto id = to_integer(w[0]); id && *id >= 1 && *id <= kMaxKeyId) key_ids_.insert(static_cast<std::uint32_t>(*id));
+    auth::KeysFile parsed = auth::parse_keys(*f.text);
+    for (const auto& p : parsed.problems) {
+      const Location at{l[1], p.line};
+      if (p.error) error(at, p.message);
+      else warning(at, p.message);
     }
+    cfg_.keys = std::move(parsed.keys);
+    key_ids_.clear();
+    for (const auto& k : cfg_.keys) key_ids_.insert(k.id);
   }
 
   void trustedkey(const Line& l) {

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/auth/keys.h"
 #include "dataplane/wire/address.h"
 
 namespace linetime::control {
@@ -227,6 +228,7 @@ struct Config {
   std::vector<RestrictRule> restrict_rules;  // in file order
   std::string driftfile;
   std::string keys_file;
+  std::vector<auth::Key> keys;              // of keys_file, sorted by id (secrets: keep this Config private)
   std::vector<std::uint32_t> trusted_keys;  // sorted, unique
   std::optional<bool> authenticate;
   std::optional<double> broadcastdelay_s;
@@ -247,6 +249,9 @@ struct Config {
 struct FileLoad {
   std::optional<std::string> text;
   std::string error;  // e.g. "No such file or directory"
+  // Set when others than the owner may read the file (load_file): a keys
+  // file's secrets must not be.
+  std::string exposure;
 };
 using FileLoader = std::function<FileLoad(const std::string& path)>;
 

@@ -217,8 +217,8 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const auto sum = static_cast<std::uint16_t>(~wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)));
   udp->checksum.set(sum == 0 ? 0xFFFF : sum);
   out = Verdict{Action::kTransmit, counter_for(r.outcome), kLength};
-  // A KoD's timestamps are the request's: the caller must not stamp it.
-  out.ntp_offset = r.outcome != NtpOutcome::kAnsweredKod ? kNtp : 0;
+  // A KoD carries the request's timestamps and a MAC covers the answer: neither is restamped.
+  out.ntp_offset = restampable(r.outcome) ? kNtp : 0;
   out.tx_slot = r.tx_slot;
   return true;
 }
@@ -243,7 +243,7 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
-  v.ntp_offset = r.outcome != NtpOutcome::kAnsweredKod ? static_cast<std::uint16_t>(l4 + 8) : 0;
+  v.ntp_offset = restampable(r.outcome) ? static_cast<std::uint16_t>(l4 + 8) : 0;
   v.tx_slot = r.tx_slot;
   return v;
 }

@@ -16,6 +16,10 @@
 // NTP requests are checked against ntpd-style `restrict` rules and rate
 // limited per client (--restrict-file until linetime-control publishes its
 // table in the shared memory; then the control's table applies).
+//
+// Requests with a MAC are verified against the trusted keys of the same
+// file's `keys` and `trustedkey` lines and answered with a MAC of the same
+// key, or with a crypto-NAK; the keys are read once, at start.
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -110,7 +114,8 @@ void usage() {
       "                        in basic mode and cannot rate limit)\n"
       "  --restrict-file PATH  apply the restrict, discard (ntpd) and ratelimit (chrony) lines of\n"
       "                        PATH (an ntp.conf) to NTP requests, until linetime-control publishes\n"
-      "                        its own table");
+      "                        its own table; its keys and trustedkey lines give the keys clients\n"
+      "                        may authenticate requests with");
 }
 
 double parse_seconds(const char* flag, const char* v) {
@@ -339,11 +344,23 @@ int main(int argc, char** argv) {
 
   // Access control: the restrict file's rules until the control publishes.
   CompiledAcl initial_acl = compile_restrict({});
+  // Symmetric keys: read-only once the lcores run, shared by all of them.
+  static auth::KeyTable keys;
   if (!opt.restrict_file.empty()) {
     auto rf = load_restrict_file(opt.restrict_file);
     if (!rf) die(rf.error() + "(in --restrict-file " + opt.restrict_file + ")");
     for (const std::string& n : rf->notes) log(n);
     initial_acl = compile_restrict(rf->rules, rf->rate);
+    keys = auth::KeyTable(rf->keys, rf->trusted_keys);
+    if (!rf->keys_file.empty()) {
+      std::string ids;
+      for (std::uint32_t id : rf->trusted_keys) {
+        if (keys.find(id) != nullptr) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+      }
+      log("authentication: " + std::to_string(keys.size()) + " trusted key(s) from " + rf->keys_file +
+          (ids.empty() ? " — requests with a MAC get a crypto-NAK until trustedkey names keys of the file"
+                       : " (" + ids + "); other MACs get a crypto-NAK"));
+    }
   }
   // Destroyed before the EAL: its tables live in DPDK memory.
   auto acl = std::make_unique<EpochPublisher<AccessControl>>(
@@ -378,6 +395,7 @@ int main(int argc, char** argv) {
     g_lcores.push_back(std::make_unique<Worker>(wc, opt.local, *seg, timebase_lock, holdover, std::move(clients)));
     g_lcores.back()->follow_addresses(addresses, q);
     g_lcores.back()->follow_acl(*acl, q);
+    g_lcores.back()->processor().responder().set_keys(&keys);
     ++q;
   }
   q = 0;

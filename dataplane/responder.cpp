@@ -20,13 +20,15 @@ const char* to_string(NtpOutcome o) {
     case NtpOutcome::kDropControl: return "drop-control";
     case NtpOutcome::kDropPrivate: return "drop-private";
     case NtpOutcome::kDropSourcePort0: return "drop-source-port-0";
-    case NtpOutcome::kDropAuthenticated: return "drop-authenticated";
     case NtpOutcome::kDropNoRoom: return "drop-no-room";
     case NtpOutcome::kDropRestrictIgnore: return "drop-restrict-ignore";
     case NtpOutcome::kDropRestrictNoserve: return "drop-restrict-noserve";
     case NtpOutcome::kDropRestrictVersion: return "drop-restrict-version";
     case NtpOutcome::kDropRateLimited: return "drop-rate-limited";
     case NtpOutcome::kAnsweredKod: return "answered-kod-rate";
+    case NtpOutcome::kAnsweredAuthenticated: return "answered-authenticated";
+    case NtpOutcome::kAnsweredNakUnknownKey: return "answered-crypto-nak-unknown-key";
+    case NtpOutcome::kAnsweredNakBadMac: return "answered-crypto-nak-bad-mac";
     case NtpOutcome::kCount: break;
   }
   return "unknown";
@@ -115,24 +117,63 @@ NtpOutcome Responder::check_restricted(const NtpRequest& req) const {
   return NtpOutcome::kAnswered;
 }
 
-NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r, ClockRef now) {
+NtpResponse Responder::answer_plain(const NtpRequest& req, wire::NtpHeader* r, ClockRef now, std::uint32_t slot) {
   const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
-  const bool flagged = (q.origin_ts.get() & kRxFlag) != 0;
+  if ((q.origin_ts.get() & kRxFlag) != 0) return answer_flagged(req, r, now, slot);
+  return answer_basic(q, r, req.rx, now);
+}
+
+NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r, wire::MutableBytes out, ClockRef now,
+                                      bool authenticated) {
+  const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   // Without a client table nothing can be remembered: answered unlimited
   // (the dataplane says so at start).
   if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) {
-    return flagged ? answer_flagged(req, r, now) : answer_basic(q, r, req.rx, now);
+    return authenticated ? answer_authenticated(req, out, now) : answer_plain(req, r, now, ClientTable::kNoSlot);
   }
   if (req.rx != last_rx_) convert_rx(req.rx);
   const ClientTable::Touch t = clients_->touch(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
   ClientEntry& e = clients_->entry(t.slot);
   const RateVerdict v = dataplane::rate_limit(rate_, e.credit, t.previous, t.fresh, last_rx_raw_, next_random());
-  if (v == RateVerdict::kPass) return flagged ? answer_flagged(req, r, now, t.slot) : answer_basic(q, r, req.rx, now);
+  if (v == RateVerdict::kPass) {
+    return authenticated ? answer_authenticated(req, out, now, t.slot) : answer_plain(req, r, now, t.slot);
+  }
   if (v == RateVerdict::kLimitedKod && (req.acl & kActKod) != 0) {
     write_kod(q, r, kod_min_poll(rate_));
     return {NtpOutcome::kAnsweredKod, sizeof(wire::NtpHeader)};
   }
   return {NtpOutcome::kDropRateLimited, 0};
+}
+
+NtpResponse Responder::answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,
+                                            std::uint32_t slot) {
+  // check_tail() parsed it already; the MAC is the payload's last 4 + 16 or
+  // 4 + 20 octets.
+  const auto parsed = wire::parse_ntp(req.payload);
+  const wire::NtpMac mac = parsed->mac;
+  const auth::Mac* key = keys_ != nullptr ? keys_->find(mac.key_id) : nullptr;
+  NtpOutcome outcome = NtpOutcome::kAnsweredAuthenticated;
+  if (key == nullptr) {
+    outcome = NtpOutcome::kAnsweredNakUnknownKey;
+  } else if (!key->verify(parsed->authenticated.data(), parsed->authenticated.size(), mac.digest.data(),
+                          mac.digest.size())) {
+    outcome = NtpOutcome::kAnsweredNakBadMac;
+  }
+  const std::size_t tail = outcome == NtpOutcome::kAnsweredAuthenticated ? auth::kMacKeyIdLength + key->length()
+                                                                         : auth::kMacKeyIdLength;
+  if (out.size() < sizeof(wire::NtpHeader) + tail) return {NtpOutcome::kDropNoRoom, 0};
+  // Everything read from the request is read: the answer may overwrite it.
+  NtpResponse res = answer_plain(req, reinterpret_cast<wire::NtpHeader*>(out.data()), now, slot);
+  if (outcome == NtpOutcome::kAnsweredAuthenticated) {
+    res.length = static_cast<std::uint32_t>(auth::sign(*key, out.data(), sizeof(wire::NtpHeader)));
+    // An unsynchronized answer says so in its header; the count is of
+    // authenticated answers.
+    if (res.outcome != NtpOutcome::kAnsweredUnsync) res.outcome = outcome;
+  } else {
+    res.length = static_cast<std::uint32_t>(auth::append_crypto_nak(out.data(), sizeof(wire::NtpHeader)));
+    res.outcome = outcome;
+  }
+  return res;
 }
 
 void Responder::write_kod(const wire::NtpHeader& q, wire::NtpHeader* r, std::int8_t min_poll) {
@@ -155,7 +196,7 @@ void Responder::write_kod(const wire::NtpHeader& q, wire::NtpHeader* r, std::int
 NtpOutcome Responder::check_tail(const NtpRequest& req) {
   const auto parsed = wire::parse_ntp(req.payload);
   if (!parsed) return NtpOutcome::kDropMalformed;
-  if (parsed->has_mac) return NtpOutcome::kDropAuthenticated;
+  if (parsed->has_mac) return NtpOutcome::kAnsweredAuthenticated;
   // Extension fields we do not know are ignored (RFC 7822): the answer is a
   // plain 48-octet header, never longer than the request.
   return NtpOutcome::kAnswered;

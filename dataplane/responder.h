@@ -34,6 +34,16 @@
 // section 7.4: LI 3, stratum 0, reference id "RATE"; as ntpd sends it, the
 // three timestamps are the request's transmit timestamp and the other fields
 // the request's own, so it tells nothing about our clock).
+//
+// Authentication (RFC 5905 section 7.3, dataplane/auth/mac.h): with a key
+// table attached, a request with a MAC whose key is trusted and whose digest
+// verifies is answered with a MAC made with the same key, over the answer's
+// 48 octets (the request's extension fields are not echoed, so the answer is
+// never longer than the request); a MAC with an unknown or untrusted key, or
+// one that does not verify, gets the answer with a crypto-NAK (key identifier
+// 0, no digest) as ntpd sends it, 52 octets, shorter than any request with a
+// MAC. Verification happens before anything is written, so the answer may
+// overwrite the request. Requests under `limited` are rate limited first.
 #pragma once
 
 #include <cstddef>
@@ -42,6 +52,7 @@
 #include <limits>
 
 #include "dataplane/acl.h"
+#include "dataplane/auth/mac.h"
 #include "dataplane/client_table.h"
 #include "dataplane/ratelimit.h"
 #include "dataplane/shm/server_state.h"
@@ -63,13 +74,15 @@ enum class NtpOutcome : std::uint8_t {
   kDropControl,         // mode 6: the control's business, not the dataplane's
   kDropPrivate,         // mode 7 (ntpdc, monlist): never answered
   kDropSourcePort0,     // UDP source port 0 cannot be answered
-  kDropAuthenticated,   // carries a MAC and no key is configured here
   kDropNoRoom,          // output buffer smaller than a header
   kDropRestrictIgnore,  // the client's restrict rule says ignore
   kDropRestrictNoserve, // ... noserve
   kDropRestrictVersion, // ... version, and the request is not NTPv4
   kDropRateLimited,     // ... limited, and the client asks too often
   kAnsweredKod,         // ... limited kod: answered with a KoD RATE instead of the time
+  kAnsweredAuthenticated,  // the request's MAC verified; the answer carries one with the same key
+  kAnsweredNakUnknownKey,  // MAC with a key that is not trusted here: answered with a crypto-NAK
+  kAnsweredNakBadMac,      // MAC that does not verify (or has the wrong length for its key): crypto-NAK
   kCount
 };
 
@@ -77,7 +90,15 @@ const char* to_string(NtpOutcome o);
 
 constexpr bool answered(NtpOutcome o) {
   return o == NtpOutcome::kAnswered || o == NtpOutcome::kAnsweredUnsync || o == NtpOutcome::kAnsweredInterleaved ||
-         o == NtpOutcome::kAnsweredKod;
+         o == NtpOutcome::kAnsweredKod || o == NtpOutcome::kAnsweredAuthenticated ||
+         o == NtpOutcome::kAnsweredNakUnknownKey || o == NtpOutcome::kAnsweredNakBadMac;
+}
+
+// Whether the answer's transmit timestamp may be replaced by a later reading
+// just before it leaves: not in a KoD (the request's own timestamps) nor
+// under a MAC (which covers it).
+constexpr bool restampable(NtpOutcome o) {
+  return o != NtpOutcome::kAnsweredKod && o != NtpOutcome::kAnsweredAuthenticated;
 }
 
 // The lowest bit of an NTP timestamp: set in our receive timestamps, clear in
@@ -146,6 +167,9 @@ class Responder {
   // How `limited` clients are limited (from the published access list).
   void set_rate_limit(const shm::AclRateLimit& rate) { rate_ = rate; }
   const shm::AclRateLimit& rate_limit() const { return rate_; }
+  // The trusted keys (not owned), or nullptr: every MAC gets a crypto-NAK.
+  void set_keys(const auth::KeyTable* keys) { keys_ = keys; }
+  const auth::KeyTable* keys() const { return keys_; }
   // Seeds the generator that decides chrony-style leaks (not 0).
   void seed(std::uint32_t seed) { random_ = seed != 0 ? seed : 1; }
 
@@ -156,7 +180,8 @@ class Responder {
   NtpOutcome check(const NtpRequest& req) const;
   // check() for a request its restrict rule drops or limits: out of line.
   NtpOutcome check_restricted(const NtpRequest& req) const;
-  // Requests longer than a header: extension fields and MAC.
+  // Requests longer than a header: extension fields and MAC. A request with
+  // a well-formed MAC is kAnsweredAuthenticated here: still to be verified.
   static NtpOutcome check_tail(const NtpRequest& req);
 
   // The caller's clock behind a plain function pointer, for the rare path
@@ -187,7 +212,14 @@ class Responder {
   NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now,
                              std::uint32_t slot = ClientTable::kNoSlot);
   // A request under a `limited` rule: out of line for the same reason.
-  NtpResponse answer_limited(const NtpRequest& req, wire::NtpHeader* r, ClockRef now);
+  // `authenticated`: it carries a MAC still to be verified.
+  NtpResponse answer_limited(const NtpRequest& req, wire::NtpHeader* r, wire::MutableBytes out, ClockRef now,
+                             bool authenticated);
+  // A request with a MAC: verified, then answered with a MAC or a crypto-NAK.
+  NtpResponse answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,
+                                   std::uint32_t slot = ClientTable::kNoSlot);
+  // Basic or interleaved, as the request's origin says.
+  NtpResponse answer_plain(const NtpRequest& req, wire::NtpHeader* r, ClockRef now, std::uint32_t slot);
   std::uint32_t next_random() {  // xorshift32
     random_ ^= random_ << 13;
     random_ ^= random_ >> 17;
@@ -219,6 +251,7 @@ class Responder {
   bool synchronized_ = false;
   ClientTable* clients_ = nullptr;
   shm::AclRateLimit rate_{};
+  const auth::KeyTable* keys_ = nullptr;
   std::uint32_t random_ = 0x9E3779B9u;
 
   hwclock::UtcTime last_rx_{std::numeric_limits<std::int64_t>::min()};
@@ -270,12 +303,14 @@ NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
   const NtpOutcome verdict = req.acl == 0 ? check(req) : check_restricted(req);
-  if (verdict != NtpOutcome::kAnswered) return {verdict, 0};
+  const bool authenticated = verdict == NtpOutcome::kAnsweredAuthenticated;
+  if (verdict != NtpOutcome::kAnswered && !authenticated) return {verdict, 0};
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
-  if ((req.acl & kActLimited) != 0) [[unlikely]] return answer_limited(req, r, ClockRef::of(now));
+  if ((req.acl & kActLimited) != 0) [[unlikely]] return answer_limited(req, r, out, ClockRef::of(now), authenticated);
+  if (authenticated) [[unlikely]] return answer_authenticated(req, out, ClockRef::of(now));
   if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now));
   return answer_basic(*q, r, req.rx, now);
 }

@@ -86,7 +86,8 @@ std::vector<AclRule> acl_rules_from(const std::vector<control::RestrictRule>& ru
   return out;
 }
 
-Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view text, const std::string& file_name) {
+Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view text, const std::string& file_name,
+                                                            const control::FileLoader& loader) {
   RestrictConfig cfg;
   std::string errors;
   // Only the restrict lines go to the control's parser (blank lines keep the
@@ -102,7 +103,7 @@ Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view tex
     ++number;
     const std::vector<std::string> w = words_of(line);
     const std::string at = file_name + ":" + std::to_string(number) + ": ";
-    if (!w.empty() && w[0] == "restrict") {
+    if (!w.empty() && (w[0] == "restrict" || w[0] == "keys" || w[0] == "trustedkey")) {
       restrict_only.append(line);
     } else if (!w.empty() && w[0] == "discard") {
       have_discard = true;
@@ -148,7 +149,7 @@ Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view tex
     errors += file_name + ": both 'discard' (ntpd) and 'ratelimit' (chrony) are given — keep the one whose "
                           "semantics you want\n";
   }
-  const control::ParseResult parsed = control::parse_config(restrict_only, file_name, {});
+  const control::ParseResult parsed = control::parse_config(restrict_only, file_name, loader);
   for (const control::Diagnostic& d : parsed.diagnostics) {
     if (d.severity == control::Severity::kError) {
       errors += control::format_diagnostic(d) + "\n";
@@ -165,6 +166,9 @@ Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view tex
     }
   }
   cfg.rules = acl_rules_from(parsed.config.restrict_rules, &cfg.notes);
+  cfg.keys = parsed.config.keys;
+  cfg.trusted_keys = parsed.config.trusted_keys;
+  cfg.keys_file = parsed.config.keys_file;
   if (!errors.empty()) return unexpected(errors);
   return cfg;
 }
@@ -172,7 +176,7 @@ Expected<RestrictConfig, std::string> parse_restrict_config(std::string_view tex
 Expected<RestrictConfig, std::string> load_restrict_file(const std::string& path) {
   const control::FileLoad f = control::load_file(path);
   if (!f.text) return unexpected(path + ": cannot read the restrict file: " + f.error + " (check --restrict-file)");
-  return parse_restrict_config(*f.text, path);
+  return parse_restrict_config(*f.text, path, control::load_file);
 }
 
 }  // namespace linetime::dataplane

@@ -13,6 +13,8 @@ packages=(
   meson ninja-build pkg-config g++ python3
   # dataplane
   dpdk dpdk-dev libdpdk-dev libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
+  # symmetric-key authentication (MD5, SHA, AES-CMAC)
+  nettle-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev gnuplot-nox
   # third-party peers and network tools used by integration tests

@@ -19,8 +19,8 @@ using Files = std::map<std::string, std::string>;
 FileLoader loader_of(const Files& files) {
   return [files](const std::string& path) {
     auto it = files.find(path);
-    if (it == files.end()) return FileLoad{std::nullopt, "No such file or directory"};
-    return FileLoad{it->second, ""};
+    if (it == files.end()) return FileLoad{std::nullopt, "No such file or directory", ""};
+    return FileLoad{it->second, "", ""};
   };
 }
 
