@@ -14,8 +14,11 @@
 # about a second) from 198.18.0.3 and 198.18.0.4 gets its first answers, then
 # KoD RATE packets that are themselves rate limited, and silence; ntpdig from
 # 198.18.0.2 is still answered during the flood; ntpdig from 198.18.0.66
-# (ignore) and 198.18.0.130 (noserve) gets no answer; the dataplane's final
-# counters account for all of it.
+# (ignore) and 198.18.0.130 (noserve) gets no answer; symmetric keys from the
+# same file (`keys`, `trustedkey 1`): `ntpdig -k -a 1` gets an answer whose MAC
+# ntpdig verifies, a wrong secret for key 1 and the untrusted key 2 get
+# crypto-NAKs (ntpdig reports no time); the dataplane's final counters account
+# for all of it.
 LT_ID=${LT_ID:-acl$$}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -31,7 +34,20 @@ lt_log "test $LT_ID: namespaces $LT_NS_SRV/$LT_NS_CLI, veth $LT_IF_SRV/$LT_IF_CL
 
 C=$LT_NS_CLI
 OUT=$LT_TMP
+# The server's keys; the clients' files below hold the right secret, a wrong
+# one, and a key the server has but does not trust.
+cat >"$OUT/ntp.keys" <<EOF
+1 AES 2b7e151628aed2a6abf7158809cf4f3c
+2 SHA1 untrusted-secret
+EOF
+chmod 600 "$OUT/ntp.keys"
+printf '1 AES 2b7e151628aed2a6abf7158809cf4f3c\n' >"$OUT/client-good.keys"
+printf '1 AES 000102030405060708090a0b0c0d0e0f\n' >"$OUT/client-wrong.keys"
+printf '2 SHA1 untrusted-secret\n' >"$OUT/client-untrusted.keys"
+chmod 600 "$OUT"/client-*.keys
 cat >"$OUT/restrict.conf" <<EOF
+keys $OUT/ntp.keys
+trustedkey 1
 # Everyone else is limited, and told so with a KoD.
 restrict default limited kod nomodify notrap nopeer noquery
 restrict $LT_V4_CLI nomodify notrap
@@ -68,6 +84,31 @@ PY
 s=$(ntpdig_stratum allowed)
 [ "$s" = "$STRATUM" ]
 lt_check allowed-answered $? "ntpdig from $LT_V4_CLI: stratum ${s:-none} (want $STRATUM)"
+
+# --- symmetric-key authentication ---------------------------------------------------
+grep -q "authentication: 1 trusted key(s) from $OUT/ntp.keys (1)" "$LT_DP_LOG"
+lt_check keys-loaded $? "$(grep -o 'authentication: .*' "$LT_DP_LOG" | head -n 1)"
+# ntpdig_auth NAME KEYFILE KEYID : like ntpdig_stratum, signing with the key.
+ntpdig_auth() {
+  local out=$OUT/$1.out
+  lt_run 20 "$out" "$C" ntpdig -j -t 2 -k "$2" -a "$3" "$LT_V4_SRV"
+  python3 - "$out" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        print(json.loads(line)["stratum"])
+        break
+PY
+}
+s=$(ntpdig_auth auth-good "$OUT/client-good.keys" 1)
+[ "$s" = "$STRATUM" ]
+lt_check auth-good-key $? "ntpdig -a 1 with the server's secret: stratum ${s:-none} (want $STRATUM, MAC verified by ntpdig)"
+s=$(ntpdig_auth auth-wrong "$OUT/client-wrong.keys" 1)
+[ -z "$s" ]
+lt_check auth-wrong-secret $? "ntpdig -a 1 with another secret: ${s:+answered at stratum }${s:-no time} (want no time: crypto-NAK)"
+s=$(ntpdig_auth auth-untrusted "$OUT/client-untrusted.keys" 2)
+[ -z "$s" ]
+lt_check auth-untrusted-key $? "ntpdig -a 2 (not in trustedkey): ${s:+answered at stratum }${s:-no time} (want no time: crypto-NAK)"
 
 # --- a bounded flood from two limited addresses -----------------------------------
 ip -n "$C" addr add 198.18.0.3/32 dev "$LT_IF_CLI" && ip -n "$C" addr add 198.18.0.4/32 dev "$LT_IF_CLI"
@@ -146,7 +187,8 @@ if [ -z "$counters" ]; then
   lt_show "$LT_DP_LOG"
 else
   lt_log "final counters: $counters"
-  for spec in answered:3 answered-kod-rate:2 "drop-rate-limited:$((2 * FLOOD - 8))" drop-restrict-ignore:1 \
+  for spec in answered-authenticated:1 answered-crypto-nak-bad-mac:1 answered-crypto-nak-unknown-key:1 \
+              answered:3 answered-kod-rate:2 "drop-rate-limited:$((2 * FLOOD - 8))" drop-restrict-ignore:1 \
               drop-restrict-noserve:1; do
     name=${spec%%:*}
     min=${spec##*:}
