@@ -85,23 +85,29 @@ std::uint8_t actions_of(std::uint32_t flags, bool all_limited) {
     a |= kActLimited;
     if ((flags & shm::kAclKod) != 0) a |= kActKod;
   }
+  if ((flags & shm::kAclNotrust) != 0) a |= kActNotrust;
   return a;
 }
 
-// 0..5: version x {not limited, limited, limited + kod}; 6: ignore; 7: noserve.
+// 0..5: version x {not limited, limited, limited + kod}; 6: ignore; 7: noserve;
+// 8..13: 0..5 with notrust.
 std::uint8_t encode_actions(std::uint8_t a) {
   if ((a & kActIgnore) != 0) return 6;
   if ((a & kActNoserve) != 0) return 7;
   const unsigned limit = (a & kActLimited) == 0 ? 0 : ((a & kActKod) != 0 ? 2 : 1);
-  return static_cast<std::uint8_t>(((a & kActVersion) != 0 ? 1 : 0) + 2 * limit);
+  const unsigned notrust = (a & kActNotrust) != 0 ? 8 : 0;
+  return static_cast<std::uint8_t>(notrust + ((a & kActVersion) != 0 ? 1 : 0) + 2 * limit);
 }
 
 namespace {
 constexpr std::uint8_t decode_actions(unsigned code) {
   if (code == 6) return kActIgnore;
   if (code == 7) return kActNoserve;
+  if (code > 13) return kActIgnore;  // not a code encode_actions makes
+  std::uint8_t a = code >= 8 ? kActNotrust : 0;
+  code &= 7;
   const unsigned limit = code / 2;
-  std::uint8_t a = (code & 1) != 0 ? kActVersion : 0;
+  if ((code & 1) != 0) a |= kActVersion;
   if (limit >= 1) a |= kActLimited;
   if (limit == 2) a |= kActKod;
   return a;
@@ -109,16 +115,16 @@ constexpr std::uint8_t decode_actions(unsigned code) {
 }  // namespace
 
 std::uint8_t encode_pair(AclActions a) {
-  return static_cast<std::uint8_t>(encode_actions(a.other) << 3 | encode_actions(a.ntpport));
+  return static_cast<std::uint8_t>(encode_actions(a.other) << 4 | encode_actions(a.ntpport));
 }
 
 AclActions decode_pair(std::uint8_t code) {
   static const auto table = [] {
     std::array<AclActions, kActionPairCodes> t{};
-    for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 3), decode_actions(c & 7)};
+    for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 4), decode_actions(c & 15)};
     return t;
   }();
-  return table[code & (kActionPairCodes - 1)];
+  return table[code];
 }
 
 AclRule AclRule::default_rule(std::uint32_t flags, std::uint8_t family) {

@@ -13,11 +13,12 @@
 //
 // Of ntp_acc(5)'s flags, these change how the dataplane answers a mode-3
 // request: ignore and noserve (dropped), version (dropped unless NTPv4),
-// limited (rate limited, ratelimit.h) and kod (a limited request gets a KoD
-// RATE, itself rate limited). The others concern modes the dataplane never
-// answers (nomodify, noquery, notrap, lowpriotrap, nomrulist: mode 6/7, which
-// are dropped anyway; nopeer, noepeer: associations; notrust, mssntp:
-// authentication) and are kept in the table for the control's status.
+// limited (rate limited, ratelimit.h), kod (a limited request gets a KoD
+// RATE, itself rate limited) and notrust (dropped unless its MAC verifies
+// with a trusted key). The others concern modes the dataplane never answers
+// (nomodify, noquery, notrap, lowpriotrap, nomrulist: mode 6/7, which are
+// dropped anyway; nopeer, noepeer: associations; mssntp: Microsoft's signing
+// service) and are kept in the table for the control's status.
 #pragma once
 
 #include <cstddef>
@@ -39,6 +40,7 @@ enum AclAction : std::uint8_t {
   kActVersion = 4,  // drop requests of another NTP version than 4
   kActLimited = 8,  // rate limit
   kActKod = 16,     // limited requests get a KoD RATE (within the rate limit for KoDs)
+  kActNotrust = 32, // drop requests that are not authenticated with a trusted key
 };
 
 // The actions of a rule's flags (`all_limited`: chrony's `ratelimit`
@@ -54,12 +56,13 @@ struct AclActions {
   bool operator==(const AclActions&) const = default;
 };
 
-// The 8 distinct action sets (after actions_of) in 3 bits, and a pair of
-// them in 6: what the FIB holds as next hop for a prefix.
+// The 14 distinct action sets (after actions_of) in 4 bits, and a pair of
+// them in 8: what the FIB holds as next hop for a prefix. Without notrust
+// the codes stay below 128, which DPDK's 1-byte next hops can hold.
 std::uint8_t encode_actions(std::uint8_t actions);
 std::uint8_t encode_pair(AclActions a);
 AclActions decode_pair(std::uint8_t code);
-inline constexpr unsigned kActionPairCodes = 64;
+inline constexpr unsigned kActionPairCodes = 256;
 
 // One `restrict` line, as the dataplane takes it (the control converts
 // control::RestrictRule; see restrict_file.h).

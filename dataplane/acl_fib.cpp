@@ -5,6 +5,7 @@
 #include <rte_fib6.h>
 #include <rte_memory.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 #include <utility>
@@ -58,7 +59,11 @@ Expected<std::unique_ptr<FibAccessControl>, std::string> FibAccessControl::build
     // (a 16 MiB table) allow 127 groups, 2-byte ones (32 MiB) 32767, 4-byte
     // ones (64 MiB) more than anyone needs.
     const std::uint32_t groups = tbl8_groups(acl.v4, 32);
-    conf.dir24_8.nh_sz = groups <= kMax1B ? RTE_FIB_DIR24_8_1B : groups <= kMax2B ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
+    // The next hops must hold every action code too: notrust's exceed 1 byte.
+    std::uint32_t codes = 0;
+    for (const shm::AclEntry& e : acl.v4) codes = std::max<std::uint32_t>(codes, encode_pair(acl.actions(e)));
+    const std::uint32_t need = std::max(groups, codes);
+    conf.dir24_8.nh_sz = need <= kMax1B ? RTE_FIB_DIR24_8_1B : need <= kMax2B ? RTE_FIB_DIR24_8_2B : RTE_FIB_DIR24_8_4B;
     conf.dir24_8.num_tbl8 = groups;
     f->fib4_ = rte_fib_create((name + "4").c_str(), SOCKET_ID_ANY, &conf);
     if (f->fib4_ == nullptr) return unexpected(dpdk_error("cannot create the IPv4 access table", rte_errno));

@@ -5,7 +5,8 @@
 // distinct /24 holding prefixes longer than /24), 32 MiB with 2-byte ones
 // (32767 groups) and 64 MiB beyond; the size is chosen from the rules. TRIE
 // uses 2-byte next hops (32 MiB) up to 32767 groups, then 4-byte ones. A prefix's next hop is its pair of action sets
-// (acl.h encode_pair, 6 bits), so a lookup needs no second table; a lookup
+// (acl.h encode_pair, 8 bits; rules with notrust need 2-byte next hops), so
+// a lookup needs no second table; a lookup
 // that matches nothing returns the family's default rule.
 //
 // Built on the main lcore from a CompiledAcl and then never changed: a new

@@ -24,6 +24,7 @@ const char* to_string(NtpOutcome o) {
     case NtpOutcome::kDropRestrictIgnore: return "drop-restrict-ignore";
     case NtpOutcome::kDropRestrictNoserve: return "drop-restrict-noserve";
     case NtpOutcome::kDropRestrictVersion: return "drop-restrict-version";
+    case NtpOutcome::kDropRestrictNotrust: return "drop-restrict-notrust";
     case NtpOutcome::kDropRateLimited: return "drop-rate-limited";
     case NtpOutcome::kAnsweredKod: return "answered-kod-rate";
     case NtpOutcome::kAnsweredAuthenticated: return "answered-authenticated";
@@ -110,11 +111,12 @@ NtpOutcome Responder::check_restricted(const NtpRequest& req) const {
   // ntpd drops an ignored client's packets before looking at them.
   if ((req.acl & kActIgnore) != 0) return NtpOutcome::kDropRestrictIgnore;
   const NtpOutcome o = check(req);
-  if (o != NtpOutcome::kAnswered) return o;
+  if (o != NtpOutcome::kAnswered && o != NtpOutcome::kAnsweredAuthenticated) return o;
   if ((req.acl & kActNoserve) != 0) return NtpOutcome::kDropRestrictNoserve;
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   if ((req.acl & kActVersion) != 0 && q->version() != wire::kNtpMaxVersion) return NtpOutcome::kDropRestrictVersion;
-  return NtpOutcome::kAnswered;
+  if ((req.acl & kActNotrust) != 0 && o != NtpOutcome::kAnsweredAuthenticated) return NtpOutcome::kDropRestrictNotrust;
+  return o;
 }
 
 NtpResponse Responder::answer_plain(const NtpRequest& req, wire::NtpHeader* r, ClockRef now, std::uint32_t slot) {
@@ -158,6 +160,10 @@ NtpResponse Responder::answer_authenticated(const NtpRequest& req, wire::Mutable
   } else if (!key->verify(parsed->authenticated.data(), parsed->authenticated.size(), mac.digest.data(),
                           mac.digest.size())) {
     outcome = NtpOutcome::kAnsweredNakBadMac;
+  }
+  // ntpd drops what `notrust` covers unless it is authentic: no crypto-NAK.
+  if (outcome != NtpOutcome::kAnsweredAuthenticated && (req.acl & kActNotrust) != 0) {
+    return {NtpOutcome::kDropRestrictNotrust, 0};
   }
   const std::size_t tail = outcome == NtpOutcome::kAnsweredAuthenticated ? auth::kMacKeyIdLength + key->length()
                                                                          : auth::kMacKeyIdLength;

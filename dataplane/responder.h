@@ -28,7 +28,8 @@
 //
 // Access control and rate limiting (acl.h, ratelimit.h): the caller looks the
 // client up in the access list and passes the actions in NtpRequest::acl.
-// ignore, noserve and version drop the request here; a `limited` request
+// ignore, noserve and version drop the request here, and notrust one
+// without a MAC (one whose MAC fails is dropped once verified); a `limited` request
 // takes the client's entry in the client table (the same entry as interleaved
 // mode) and is answered, dropped, or answered with a KoD RATE (RFC 5905
 // section 7.4: LI 3, stratum 0, reference id "RATE"; as ntpd sends it, the
@@ -78,6 +79,7 @@ enum class NtpOutcome : std::uint8_t {
   kDropRestrictIgnore,  // the client's restrict rule says ignore
   kDropRestrictNoserve, // ... noserve
   kDropRestrictVersion, // ... version, and the request is not NTPv4
+  kDropRestrictNotrust, // ... notrust, and the request is not authenticated with a trusted key
   kDropRateLimited,     // ... limited, and the client asks too often
   kAnsweredKod,         // ... limited kod: answered with a KoD RATE instead of the time
   kAnsweredAuthenticated,  // the request's MAC verified; the answer carries one with the same key

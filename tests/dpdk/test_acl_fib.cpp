@@ -37,6 +37,7 @@ std::uint32_t random_flags(std::mt19937& rng) {
   if (rng() % 11 == 0) f |= kAclIgnore;
   if (rng() % 13 == 0) f |= kAclVersion;
   if (rng() % 17 == 0) f |= kAclNtpport;
+  if (rng() % 19 == 0) f |= kAclNotrust;  // codes above 127: 2-byte next hops
   return f | kAclNomodify;
 }
 

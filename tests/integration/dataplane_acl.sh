@@ -9,6 +9,7 @@
 #   restrict 198.18.0.2 nomodify notrap          the legitimate client: not limited
 #   restrict 198.18.0.64 mask 255.255.255.192 ignore
 #   restrict 198.18.0.128/26 noserve
+#   restrict 198.18.0.192/26 notrust
 #   discard average 3 minimum 2
 # Checks: ntpdig from 198.18.0.2 is answered; a bounded flood (300 requests in
 # about a second) from 198.18.0.3 and 198.18.0.4 gets its first answers, then
@@ -17,7 +18,8 @@
 # (ignore) and 198.18.0.130 (noserve) gets no answer; symmetric keys from the
 # same file (`keys`, `trustedkey 1`): `ntpdig -k -a 1` gets an answer whose MAC
 # ntpdig verifies, a wrong secret for key 1 and the untrusted key 2 get
-# crypto-NAKs (ntpdig reports no time); the dataplane's final counters account
+# crypto-NAKs (ntpdig reports no time); from 198.18.0.200 (notrust) only the
+# signed request is answered; the dataplane's final counters account
 # for all of it.
 LT_ID=${LT_ID:-acl$$}
 # shellcheck source=lib.sh
@@ -53,6 +55,7 @@ restrict default limited kod nomodify notrap nopeer noquery
 restrict $LT_V4_CLI nomodify notrap
 restrict 198.18.0.64 mask 255.255.255.192 ignore
 restrict 198.18.0.128/26 noserve
+restrict 198.18.0.192/26 notrust
 discard average 3 minimum 2
 EOF
 
@@ -64,7 +67,7 @@ else
   lt_fail dataplane-synchronized "no 'answering at stratum $STRATUM' within 10 s"
   lt_show "$LT_DP_LOG"
 fi
-grep -q "access control from $OUT/restrict.conf: 3 IPv4 and 0 IPv6 prefixes" "$LT_DP_LOG"
+grep -q "access control from $OUT/restrict.conf: 4 IPv4 and 0 IPv6 prefixes" "$LT_DP_LOG"
 lt_check restrict-file-loaded $? "$(grep -o 'access control from .*' "$LT_DP_LOG" | head -n 1)"
 
 # ntpdig_stratum NAME : ntpdig from the client namespace's current address;
@@ -179,6 +182,11 @@ deny() {  # deny NAME ADDRESS
 }
 deny denied-ignore 198.18.0.66
 deny denied-noserve 198.18.0.130
+# notrust: only requests signed with a trusted key are answered.
+deny denied-notrust-unsigned 198.18.0.200
+s=$(ntpdig_auth notrust-signed "$OUT/client-good.keys" 1)
+[ "$s" = "$STRATUM" ]
+lt_check notrust-signed $? "ntpdig -a 1 from 198.18.0.200 (notrust): stratum ${s:-none} (want $STRATUM)"
 
 lt_stop_dataplane
 counters=$(sed -n 's/.*final counters: *//p' "$LT_DP_LOG" | tail -n 1)
@@ -189,7 +197,7 @@ else
   lt_log "final counters: $counters"
   for spec in answered-authenticated:1 answered-crypto-nak-bad-mac:1 answered-crypto-nak-unknown-key:1 \
               answered:3 answered-kod-rate:2 "drop-rate-limited:$((2 * FLOOD - 8))" drop-restrict-ignore:1 \
-              drop-restrict-noserve:1; do
+              drop-restrict-noserve:1 drop-restrict-notrust:1; do
     name=${spec%%:*}
     min=${spec##*:}
     v=$(lt_counter "$name")

@@ -92,16 +92,25 @@ TEST(Acl, ActionsKeepOnlyWhatChangesAnAnswer) {
   EXPECT_EQ(actions_of(kAclIgnore | kAclNoserve | kAclLimited, false), kActIgnore);
   EXPECT_EQ(actions_of(kAclNoserve | kAclVersion, false), kActNoserve);
   EXPECT_EQ(actions_of(kAclVersion | kAclLimited, false), kActVersion | kActLimited);
-  // Every pair survives the 6-bit code the FIB holds.
+  EXPECT_EQ(actions_of(kAclNotrust | kAclLimited, false), kActNotrust | kActLimited);
+  EXPECT_EQ(actions_of(kAclNotrust | kAclNoserve, false), kActNoserve);
+  // Every pair survives the 8-bit code the FIB holds, and without notrust
+  // the code fits DPDK's 1-byte next hops (at most 127).
+  auto flags_of = [](std::uint32_t bits) {
+    return (bits & 1 ? std::uint32_t{kAclIgnore} : 0u) | (bits & 2 ? std::uint32_t{kAclNoserve} : 0u) |
+           (bits & 4 ? std::uint32_t{kAclVersion} : 0u) | (bits & 8 ? std::uint32_t{kAclLimited} : 0u) |
+           (bits & 16 ? std::uint32_t{kAclKod} : 0u) | (bits & 32 ? std::uint32_t{kAclNotrust} : 0u);
+  };
   for (std::uint32_t a = 0; a < 64; ++a) {
     for (std::uint32_t b = 0; b < 64; ++b) {
-      const std::uint32_t fa = (a & 1 ? std::uint32_t{kAclIgnore} : 0u) | (a & 2 ? std::uint32_t{kAclNoserve} : 0u) | (a & 4 ? std::uint32_t{kAclVersion} : 0u) |
-                               (a & 8 ? std::uint32_t{kAclLimited} : 0u) | (a & 16 ? std::uint32_t{kAclKod} : 0u);
-      const std::uint32_t fb = (b & 1 ? std::uint32_t{kAclIgnore} : 0u) | (b & 2 ? std::uint32_t{kAclNoserve} : 0u) | (b & 4 ? std::uint32_t{kAclVersion} : 0u) |
-                               (b & 8 ? std::uint32_t{kAclLimited} : 0u) | (b & 16 ? std::uint32_t{kAclKod} : 0u);
+      const std::uint32_t fa = flags_of(a);
+      const std::uint32_t fb = flags_of(b);
       const AclActions p{actions_of(fa, false), actions_of(fb, false)};
       ASSERT_LT(encode_pair(p), kActionPairCodes);
       ASSERT_EQ(decode_pair(encode_pair(p)), p) << a << " " << b;
+      if (((a | b) & 32) == 0) {
+        ASSERT_LE(encode_pair(p), 127u) << a << " " << b;
+      }
     }
   }
 }

@@ -317,3 +317,35 @@ TEST(ResponderAuth, RateLimitedBeforeVerification) {
   EXPECT_GE(limited, 2);
   EXPECT_EQ(authenticated + limited, 4);
 }
+
+// `restrict ... notrust`: only requests authenticated with a trusted key are
+// answered; the rest are dropped, without a crypto-NAK (as ntpd).
+TEST(ResponderAuth, NotrustServesOnlyAuthenticatedRequests) {
+  const KeysFile keys = parse_keys("1 AES 00112233445566778899aabbccddeeff\n2 MD5 untrusted\n");
+  const KeyTable table(keys.keys, {1});
+  const Mac untrusted(*keys.find(2));
+  Responder responder;
+  responder.update(synced());
+  responder.set_keys(&table);
+  auto ask_notrust = [&](const std::vector<std::uint8_t>& req) {
+    std::array<std::uint8_t, 96> out{};
+    NtpRequest q{wire::Bytes(req.data(), req.size()), 40'000, kRx, nullptr, 0, dataplane::kActNotrust};
+    return responder.handle(q, wire::MutableBytes(out), [] { return kTx; });
+  };
+  EXPECT_EQ(ask_notrust(request(table.find(1))).outcome, NtpOutcome::kAnsweredAuthenticated);
+  auto plain = request(table.find(1));
+  plain.resize(48);
+  EXPECT_EQ(ask_notrust(plain).outcome, NtpOutcome::kDropRestrictNotrust);
+  EXPECT_EQ(ask_notrust(request(&untrusted)).outcome, NtpOutcome::kDropRestrictNotrust);
+  auto bad = request(table.find(1));
+  bad[44] ^= 1;
+  const auto r = ask_notrust(bad);
+  EXPECT_EQ(r.outcome, NtpOutcome::kDropRestrictNotrust);
+  EXPECT_EQ(r.length, 0u);
+  // noserve still wins over a valid MAC.
+  std::array<std::uint8_t, 96> out{};
+  const auto good = request(table.find(1));
+  NtpRequest q{wire::Bytes(good.data(), good.size()), 40'000, kRx, nullptr, 0,
+               static_cast<std::uint8_t>(dataplane::kActNoserve)};
+  EXPECT_EQ(responder.handle(q, wire::MutableBytes(out), [] { return kTx; }).outcome, NtpOutcome::kDropRestrictNoserve);
+}
