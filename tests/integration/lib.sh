@@ -237,9 +237,14 @@ lt_abs_below() {
 # --- the network -------------------------------------------------------------
 
 lt_setup() {
+  lt_require_binaries
+  lt_setup_base
+}
+
+# lt_setup without the dataplane's binaries, for tests that do not run it.
+lt_setup_base() {
   lt_require_root
   lt_require_tools ip ethtool timeout python3 awk
-  lt_require_binaries
   lt_sweep_stale
   lt_install_traps
   LT_TMP=$(mktemp -d "/tmp/linetime-it-$LT_ID.XXXXXX")
