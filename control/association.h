@@ -3,7 +3,7 @@
 // This module decides when to send a request to an upstream server and what to
 // make of the replies. It is sans-IO: the daemon (or the simulator) passes the
 // local clock's time with every call and executes the returned actions (send
-// these 48 bytes, hand this sample to the discipline, stop using this server);
+// this request, hand this sample to the discipline, stop using this server);
 // the association never reads a clock or touches a socket.
 //
 // What it implements:
