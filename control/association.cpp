@@ -25,6 +25,9 @@ const char* to_string(ReplyDrop d) {
     case ReplyDrop::kMalformed: return "malformed";
     case ReplyDrop::kBadVersion: return "bad-version";
     case ReplyDrop::kBadMode: return "bad-mode";
+    case ReplyDrop::kUnauthenticated: return "unauthenticated";
+    case ReplyDrop::kCryptoNak: return "crypto-nak";
+    case ReplyDrop::kBadMac: return "bad-mac";
     case ReplyDrop::kDuplicate: return "duplicate";
     case ReplyDrop::kBogus: return "bogus";
     case ReplyDrop::kZeroTimestamp: return "zero-timestamp";
@@ -37,7 +40,18 @@ const char* to_string(ReplyDrop d) {
   return "?";
 }
 
-AssociationConfig association_config(const Source& source) {
+const char* to_string(AuthState a) {
+  switch (a) {
+    case AuthState::kNone: return "none";
+    case AuthState::kPending: return "pending";
+    case AuthState::kOk: return "ok";
+    case AuthState::kBad: return "bad";
+    case AuthState::kNoKey: return "no-key";
+  }
+  return "?";
+}
+
+AssociationConfig association_config(const Source& source, const std::shared_ptr<const auth::KeyTable>& keys) {
   AssociationConfig c;
   c.remote = source.host;
   c.minpoll = source.minpoll;
@@ -48,6 +62,10 @@ AssociationConfig association_config(const Source& source) {
   c.noselect = source.noselect;
   c.version = source.version;
   c.key = source.key;
+  if (source.key && keys) {
+    // Shares the table's ownership: the MAC lives as long as the association.
+    if (const auth::Mac* m = keys->find(*source.key)) c.mac = std::shared_ptr<const auth::Mac>(keys, m);
+  }
   c.xleave = source.xleave;
   return c;
 }
@@ -58,6 +76,12 @@ Association::Association(const AssociationConfig& cfg, std::uint64_t seed) : cfg
   cfg_.version = std::clamp(cfg_.version, 1, 4);
   cfg_.cookie_random_bits = std::clamp(cfg_.cookie_random_bits, 0, 32);
   system_poll_ = cfg_.minpoll;
+  if (cfg_.key) {
+    const bool usable = cfg_.mac && cfg_.mac->id() == *cfg_.key;
+    auth_ = usable ? AuthState::kPending : AuthState::kNoKey;
+    // Never unauthenticated to a server that is to be authenticated.
+    if (!usable) demobilized_ = true;
+  }
 }
 
 int Association::base_poll() const { return std::clamp(system_poll_, cfg_.minpoll, cfg_.maxpoll); }
@@ -141,6 +165,7 @@ Actions Association::on_timer(UtcTime now) {
     req.transmit_field = cookie(now);
   } while (req.transmit_field == req.receive_field || req.transmit_field == previous);
   wire::store_ts(h->transmit_ts, req.transmit_field);
+  if (cfg_.key) send.length = auth::sign(*cfg_.mac, send.packet.data(), sizeof(wire::NtpHeader));
   out.push(send);
   request_ = req;
   last_send_ = now;
@@ -188,6 +213,16 @@ Actions Association::drop(ReplyDrop why) {
   return {};
 }
 
+std::optional<ReplyDrop> Association::authenticate(const wire::NtpPacket& p) const {
+  if (!p.has_mac) return ReplyDrop::kUnauthenticated;
+  if (p.mac.key_id == 0) return ReplyDrop::kCryptoNak;
+  if (p.mac.key_id != cfg_.mac->id()) return ReplyDrop::kUnauthenticated;
+  if (!cfg_.mac->verify(p.authenticated.data(), p.authenticated.size(), p.mac.digest.data(), p.mac.digest.size())) {
+    return ReplyDrop::kBadMac;
+  }
+  return std::nullopt;
+}
+
 Actions Association::on_reply(wire::Bytes packet, UtcTime rx_time, UtcTime now) {
   ++counters_.received;
   if (demobilized_) return drop(ReplyDrop::kBogus);
@@ -195,6 +230,15 @@ Actions Association::on_reply(wire::Bytes packet, UtcTime rx_time, UtcTime now) 
   if (!parsed) return drop(parsed.error() == wire::ParseError::kBadVersion ? ReplyDrop::kBadVersion : ReplyDrop::kMalformed);
   const wire::NtpHeader& h = *parsed->header;
   if (h.mode() != static_cast<unsigned>(wire::NtpMode::kServer)) return drop(ReplyDrop::kBadMode);
+  // Test 5 before everything that changes state: a forged or unauthenticated
+  // packet must not consume the request (the genuine reply still counts).
+  if (cfg_.key) {
+    if (const auto failed = authenticate(*parsed)) {
+      auth_ = AuthState::kBad;
+      return drop(*failed);
+    }
+    auth_ = AuthState::kOk;
+  }
 
   const NtpTimestamp org = wire::load_ts(h.origin_ts);
   const NtpTimestamp rec = wire::load_ts(h.receive_ts);

@@ -3,7 +3,7 @@
 // This module decides when to send a request to an upstream server and what to
 // make of the replies. It is sans-IO: the daemon (or the simulator) passes the
 // local clock's time with every call and executes the returned actions (send
-// these 48 bytes, hand this sample to the discipline, stop using this server);
+// this request, hand this sample to the discipline, stop using this server);
 // the association never reads a clock or touches a socket.
 //
 // What it implements:
@@ -27,7 +27,14 @@
 //    with origin = that receive timestamp and transmit = the precise transmit
 //    time of its previous reply, which is then combined with the previous
 //    exchange's T1 (the precise one from on_transmitted when the transport
-//    reported it), T2 and T4.
+//    reported it), T2 and T4;
+//  - symmetric-key authentication (RFC 5905 section 7.3, `key N`): every
+//    request carries a MAC made with the key, and a reply counts only when it
+//    carries a MAC with the same key identifier that verifies. Anything else
+//    (no MAC, another key, a crypto-NAK, a digest that does not verify) fails
+//    test 5 and is dropped before tests 1-3: it answers nothing, does not set
+//    the reach bit and cannot kiss the association off. Without `key` replies
+//    are used whether or not they carry a MAC.
 //
 // Time: every UtcTime here is a reading of the local (disciplined) clock, the
 // one the discipline steers; T2 and T3 come from the server. Offsets in samples
@@ -37,12 +44,15 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <variant>
 
+#include "dataplane/auth/mac.h"
 #include "dataplane/wire/bytes.h"
+#include "dataplane/wire/ntp.h"
 #include "discipline/types.h"
 #include "hwclock/ntp_time.h"
 #include "hwclock/time.h"
@@ -94,7 +104,12 @@ struct AssociationConfig {
   bool prefer = false;    // carried for the discipline's SourceConfig
   bool noselect = false;  // carried for the discipline's SourceConfig
   int version = 4;        // NTP version of our requests (1..4)
-  std::optional<std::uint32_t> key;  // symmetric key id; requests are not authenticated yet
+  std::optional<std::uint32_t> key;  // `key N`: requests and replies authenticated with key N
+  // The trusted key `key` names, ready to sign and verify; shared, so copies of
+  // the configuration do not copy the secret. An association with `key` but
+  // without this MAC (or with a MAC of another id) never sends anything: it is
+  // not to talk to the server unauthenticated.
+  std::shared_ptr<const auth::Mac> mac;
   bool xleave = false;               // interleaved client mode
   std::int8_t precision_log2 = -20;  // precision of our own timestamps (T1, T4)
   // Low bits of the transmit timestamp replaced by random ones: the origin a
@@ -103,16 +118,20 @@ struct AssociationConfig {
   int cookie_random_bits = 20;
 };
 
-// The values a `server`/`peer`/`pool` line of the configuration gives.
-AssociationConfig association_config(const Source& source);
+// The values a `server`/`peer`/`pool` line of the configuration gives, with
+// the MAC of its `key N` taken from `keys` (the trusted keys) when it is there.
+AssociationConfig association_config(const Source& source, const std::shared_ptr<const auth::KeyTable>& keys = {});
 
 // Actions the caller executes, in order.
 
 // Send these bytes to the server now. The time passed to on_timer() is T1 of
 // this request; report the precise one with on_transmitted() when the transport
 // has it. The daemon also calls Discipline::on_poll_sent().
+// `length` octets of `packet` are the request: 48, or 48 plus a MAC (key
+// identifier and a digest of up to 20 octets).
+inline constexpr std::size_t kMaxRequestLength = 48 + auth::kMacKeyIdLength + auth::kMaxMacDigest;
 struct Send {
-  std::array<std::uint8_t, 48> packet{};
+  std::array<std::uint8_t, kMaxRequestLength> packet{};
   std::size_t length = 48;
 };
 // A measurement: hand to Discipline::on_sample().
@@ -170,6 +189,10 @@ enum class ReplyDrop : std::uint8_t {
   kMalformed,      // not a parseable NTP packet (length, extension fields)
   kBadVersion,     // version outside 1..4
   kBadMode,        // not mode 4 (server)
+  // Test 5 (authentication), only with `key`; checked before tests 1-3.
+  kUnauthenticated,  // no MAC, or a MAC with another key identifier
+  kCryptoNak,        // a crypto-NAK (key identifier 0): the server does not accept our key or MAC
+  kBadMac,           // our key identifier, but the digest does not verify (wrong secret or tampered)
   kDuplicate,      // test 1: same transmit timestamp as the last reply
   kBogus,          // test 2: origin is not our last request's (or it was answered already)
   kZeroTimestamp,  // test 3: origin, receive or transmit timestamp zero
@@ -180,6 +203,17 @@ enum class ReplyDrop : std::uint8_t {
   kCount
 };
 const char* to_string(ReplyDrop d);
+
+// What the last reply said about authentication, for the source table.
+enum class AuthState : std::uint8_t {
+  kNone,     // no `key`: replies are not authenticated
+  kPending,  // `key`, but nothing received yet
+  kOk,       // the last reply's MAC verified
+  kBad,      // the last reply failed test 5 (see the kUnauthenticated..kBadMac counters)
+  kNoKey,    // `key` without a usable MAC: nothing is sent
+};
+// "none", "pending", "ok", "bad", "no-key".
+const char* to_string(AuthState a);
 
 struct AssociationCounters {
   std::uint64_t sent = 0;          // requests
@@ -236,6 +270,7 @@ class Association {
   std::uint32_t reference_id() const { return reference_id_; }
   bool demobilized() const { return demobilized_; }
   bool interleaved() const { return last_interleaved_; }  // the last sample was interleaved
+  AuthState auth() const { return auth_; }
   const AssociationCounters& counters() const { return counters_; }
 
  private:
@@ -257,6 +292,8 @@ class Association {
   };
 
   Actions drop(ReplyDrop why);
+  // Test 5: nullopt when `packet` carries a MAC of our key that verifies.
+  std::optional<ReplyDrop> authenticate(const wire::NtpPacket& packet) const;
   hwclock::NtpTimestamp cookie(UtcTime t);
   Duration interval(int poll_log2);
   int base_poll() const;
@@ -283,6 +320,7 @@ class Association {
   std::uint8_t stratum_ = 16;
   std::uint32_t reference_id_ = 0;
   bool last_interleaved_ = false;
+  AuthState auth_ = AuthState::kNone;
   std::uint64_t seq_ = 0;
   AssociationCounters counters_;
 };

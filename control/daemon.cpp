@@ -219,6 +219,21 @@ bool same_source(const Source& a, const Source& b) {
   return x == b;
 }
 
+// The keys file's entry for the source's `key N`, or nullptr.
+const auth::Key* key_of(const Config& config, const Source& s) {
+  if (!s.key) return nullptr;
+  const auto it = std::find_if(config.keys.begin(), config.keys.end(), [&](const auth::Key& k) { return k.id == *s.key; });
+  return it != config.keys.end() ? &*it : nullptr;
+}
+
+// Whether the source's key reads the same in both configurations (type and
+// secret): a source whose key changed is a new association.
+bool same_key(const Config& a, const Config& b, const Source& s) {
+  const auth::Key* x = key_of(a, s);
+  const auth::Key* y = key_of(b, s);
+  return x == y || (x != nullptr && y != nullptr && *x == *y);
+}
+
 class Daemon {
  public:
   Daemon(const DaemonOptions& opts, Config config, Log& log)
@@ -241,6 +256,8 @@ class Daemon {
 
   bool setup();
   void setup_rtc();
+  // Logs every source whose `key N` cannot be used; false when there is one.
+  bool check_keys(const Config& config, const char* consequence);
   bool synchronized() const { return discipline_->state().mode == discipline::SyncMode::kSynchronized; }
   void add_peers(const Source& s);
   void add_resolved(const Source& s, const std::vector<IpAddress>& addresses);
@@ -290,6 +307,7 @@ class Daemon {
   std::optional<shm::Segment> segment_;
   std::vector<std::uint8_t> acl_table_;  // appliance mode: the access table waiting to be published
   dataplane::Responder responder_;
+  std::shared_ptr<const auth::KeyTable> keys_;  // trusted keys: associations share it, responder_ reads it
   std::unique_ptr<DriftFile> drift_;
   std::unique_ptr<hwclock::RtcDevice> rtc_device_;
   std::unique_ptr<hwclock::RtcSteering> rtc_;
@@ -352,6 +370,13 @@ bool Daemon::setup() {
   }
   setup_rtc();
 
+  if (!check_keys(config_, "not starting")) return false;
+  keys_ = key_table(config_);
+  responder_.set_keys(keys_.get());
+  if (!config_.keys_file.empty()) {
+    log_(LOG_INFO, "keys %s: %zu keys, %zu of them trusted (trustedkey)", config_.keys_file.c_str(),
+         config_.keys.size(), keys_->size());
+  }
   for (const Source& s : config_.sources) add_peers(s);
   if (config_.local_clock) local_assoc_id_ = next_assoc_id_++;
   mode6_.set_restrictions(config_.restrict_rules);
@@ -465,6 +490,17 @@ bool Daemon::setup() {
   return true;
 }
 
+bool Daemon::check_keys(const Config& config, const char* consequence) {
+  bool ok = true;
+  for (const Source& s : config.sources) {
+    const std::string problem = key_problem(s, config);
+    if (problem.empty()) continue;
+    log_(LOG_ERR, "%s; %s", problem.c_str(), consequence);
+    ok = false;
+  }
+  return ok;
+}
+
 // Opens the RTC and sets the clock from it, before any source is polled. An
 // RTC that cannot be used is logged and done without: it is never a reason not
 // to run.
@@ -556,7 +592,7 @@ void Daemon::add_resolved(const Source& s, const std::vector<IpAddress>& address
     Peer p;
     p.source = s;
     p.endpoint = Endpoint{a, 123};
-    AssociationConfig ac = association_config(s);
+    AssociationConfig ac = association_config(s, keys_);
     ac.remote = to_string(a);
     p.assoc = std::make_unique<Association>(ac, seed_ + peers_.size() * 0x9e3779b97f4a7c15ull);
     p.assoc->set_system_poll(discipline_->poll_log2());
@@ -566,8 +602,8 @@ void Daemon::add_resolved(const Source& s, const std::vector<IpAddress>& address
     sc.reference_id = reference_id_of(a);
     p.id = discipline_->add_source(sc);
     p.assoc_id = next_assoc_id_++;
-    log_(LOG_INFO, "source %s%s%s", ac.remote.c_str(), s.address ? "" : (" (" + s.host + ")").c_str(),
-         s.iburst ? " iburst" : "");
+    log_(LOG_INFO, "source %s%s%s%s", ac.remote.c_str(), s.address ? "" : (" (" + s.host + ")").c_str(),
+         s.iburst ? " iburst" : "", s.key ? (" key " + std::to_string(*s.key)).c_str() : "");
     peers_.push_back(std::move(p));
     ++members;
   }
@@ -611,19 +647,32 @@ void Daemon::reload() {
     log_(LOG_ERR, "reload: %s has errors; keeping the running configuration", opts_.config_path.c_str());
     return;
   }
+  if (!check_keys(parsed.config, "reload: keeping the running configuration")) return;
   int kept = 0, retired = 0, added = 0;
   for (Peer& p : peers_) {
     if (p.retired) continue;
-    const bool still = std::any_of(parsed.config.sources.begin(), parsed.config.sources.end(),
-                                   [&](const Source& s) { return same_source(s, p.source); });
+    const bool still = std::any_of(parsed.config.sources.begin(), parsed.config.sources.end(), [&](const Source& s) {
+      return same_source(s, p.source) && same_key(config_, parsed.config, s);
+    });
     if (still) {
       ++kept;
     } else {
       p.retired = true;
       ++retired;
-      log_(LOG_INFO, "reload: source %s removed", to_string(p.endpoint.address).c_str());
+      log_(LOG_INFO, "reload: source %s %s", to_string(p.endpoint.address).c_str(),
+           std::any_of(parsed.config.sources.begin(), parsed.config.sources.end(),
+                       [&](const Source& s) { return same_source(s, p.source); })
+               ? "restarted (its key changed)"
+               : "removed");
     }
   }
+  // New associations sign with the new keys; kept ones hold theirs (the same
+  // secrets) through the shared table they were made from.
+  config_.keys = std::move(parsed.config.keys);
+  config_.trusted_keys = parsed.config.trusted_keys;
+  config_.keys_file = parsed.config.keys_file;
+  keys_ = key_table(config_);
+  responder_.set_keys(keys_.get());
   for (const Source& s : parsed.config.sources) {
     const bool known = std::any_of(peers_.begin(), peers_.end(),
                                    [&](const Peer& p) { return !p.retired && same_source(s, p.source); });
@@ -860,6 +909,10 @@ Status Daemon::status() {
     r.sent = c.sent;
     r.received = c.received;
     for (const auto n : c.dropped) r.bogus += n;
+    r.auth = to_string(p.assoc->auth());
+    r.unauthenticated = c.drops(ReplyDrop::kUnauthenticated);
+    r.crypto_nak = c.drops(ReplyDrop::kCryptoNak);
+    r.bad_mac = c.drops(ReplyDrop::kBadMac);
     s.sources.push_back(std::move(r));
   }
   if (config_.local_clock) {
@@ -1103,6 +1156,29 @@ discipline::DisciplineConfig discipline_config(const Config& c, const DaemonOpti
   }
   if (c.tos.orphanwait) d.local_wait_s = *c.tos.orphanwait;
   return d;
+}
+
+std::shared_ptr<const auth::KeyTable> key_table(const Config& config) {
+  return std::make_shared<const auth::KeyTable>(config.keys, config.trusted_keys);
+}
+
+std::string key_problem(const Source& s, const Config& config) {
+  if (!s.key) return "";
+  const std::string at = s.where.file + ":" + std::to_string(s.where.line) + ": ";
+  const std::string n = std::to_string(*s.key);
+  const std::string what = at + "'" + s.host + " key " + n + "': requests would go unauthenticated";
+  if (config.keys_file.empty()) {
+    return what + " — there is no 'keys FILE' line; add one naming an ntp.keys file with key " + n +
+           " and 'trustedkey " + n + "', or remove 'key " + n + "'";
+  }
+  if (key_of(config, s) == nullptr) {
+    return what + " — key " + n + " is not in the keys file '" + config.keys_file + "' (or it cannot be read); add '" +
+           n + " TYPE SECRET' there, or remove 'key " + n + "'";
+  }
+  if (!std::binary_search(config.trusted_keys.begin(), config.trusted_keys.end(), *s.key)) {
+    return what + " — key " + n + " is not trusted; add 'trustedkey " + n + "'";
+  }
+  return "";
 }
 
 int run_daemon(const DaemonOptions& options) {

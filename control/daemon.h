@@ -16,6 +16,15 @@
 // (hwclock::RtcSteering::poll); at exit a last measurement and write. With -x
 // the simulated clock is set from it and the RTC is only read, never written.
 // `hwtimestamp IFACE` is checked at start (ETHTOOL_GET_TS_INFO) and logged.
+//
+// Symmetric keys (`keys`, `trustedkey`, `key N` on server lines): the trusted
+// keys become one auth::KeyTable that signs every association's requests and
+// checks its replies, and authenticates clients of --serve. A source whose
+// `key N` is not a trusted key of the keys file stops the start (and a reload
+// with one keeps the running configuration): sending it unauthenticated
+// requests would quietly give up what the line asks for, and the fix is one
+// line of configuration. A reload re-reads the keys file; a source whose key
+// changed is started afresh.
 #pragma once
 
 #include <functional>
@@ -25,6 +34,7 @@
 
 #include "control/config.h"
 #include "control/transport.h"
+#include "dataplane/auth/mac.h"
 #include "discipline/discipline.h"
 #include "hwclock/expected.h"
 #include "hwclock/rtc.h"
@@ -60,6 +70,15 @@ inline constexpr const char* kDefaultControlSocket = "/run/linetime/control.sock
 // The discipline's settings from the configuration and the command line.
 discipline::DisciplineConfig discipline_config(const Config& config, const DaemonOptions& options,
                                                std::optional<double> drift_ppm);
+
+// The trusted keys of `config` (its keys file's keys that `trustedkey` lists),
+// prepared for signing and verifying.
+std::shared_ptr<const auth::KeyTable> key_table(const Config& config);
+
+// Why the `key N` of `source` cannot be used with `config`'s keys (no keys
+// file, key not in it, key not trusted), as a message with the line and the
+// fix; empty when the source has no key or its key is trusted.
+std::string key_problem(const Source& source, const Config& config);
 
 // Runs the daemon until SIGTERM/SIGINT, --duration, or the one-shot exit.
 // Returns the process exit status.

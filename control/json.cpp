@@ -430,6 +430,13 @@ Expected<Status, std::string> status_from_json(std::string_view text) {
       r.integer(o, "sent", row.sent, 0, kMaxCount);
       r.integer(o, "received", row.received, 0, kMaxCount);
       r.integer(o, "bogus", row.bogus, 0, kMaxCount);
+      // Authentication: absent in the answers of daemons from before keys.
+      if (o.find("auth") != nullptr) {
+        r.str(o, "auth", row.auth);
+        r.integer(o, "unauthenticated", row.unauthenticated, 0, kMaxCount);
+        r.integer(o, "crypto_nak", row.crypto_nak, 0, kMaxCount);
+        r.integer(o, "bad_mac", row.bad_mac, 0, kMaxCount);
+      }
       s.sources.push_back(std::move(row));
     }
   }

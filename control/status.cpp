@@ -86,7 +86,11 @@ std::string to_json(const Status& s) {
         .str("state", r.state)
         .integer("sent", static_cast<std::int64_t>(r.sent))
         .integer("received", static_cast<std::int64_t>(r.received))
-        .integer("bogus", static_cast<std::int64_t>(r.bogus));
+        .integer("bogus", static_cast<std::int64_t>(r.bogus))
+        .str("auth", r.auth)
+        .integer("unauthenticated", static_cast<std::int64_t>(r.unauthenticated))
+        .integer("crypto_nak", static_cast<std::int64_t>(r.crypto_nak))
+        .integer("bad_mac", static_cast<std::int64_t>(r.bad_mac));
     rows += (rows.empty() ? "" : ",") + o.done();
   }
   return Object().raw("system", sys.done()).raw("sources", "[" + rows + "]").done();

@@ -25,6 +25,12 @@ struct SourceRow {
   double jitter_ms = 0;
   std::string state;       // the selection state in words ("sys.peer", "falsetick", "unreach", ...)
   std::uint64_t sent = 0, received = 0, bogus = 0;
+  // Authentication (`key N`): "none" without a key, "pending" before the first
+  // reply, "ok" or "bad" after the last one, "no-key" when the key is unusable;
+  // replies dropped for no MAC or another key, a crypto-NAK, a MAC that does
+  // not verify (all also counted in `bogus`).
+  std::string auth = "none";
+  std::uint64_t unauthenticated = 0, crypto_nak = 0, bad_mac = 0;
 };
 
 struct SystemVars {

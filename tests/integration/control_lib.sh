@@ -16,17 +16,19 @@ lt_status_field() {
     python3 -c 'import json, sys; print(json.load(sys.stdin)["system"][sys.argv[1]])' "$2"
 }
 
-# lt_chrony_upstream NAME NS ADDR [faketime-offset]: a chronyd -x server with
-# `local stratum 1` bound to ADDR in namespace NS; with an offset it runs
-# under faketime (and without kernel receive stamps, see no_kernel_stamps.cpp).
+# lt_chrony_upstream NAME NS ADDR [faketime-offset [extra-lines]]: a chronyd -x
+# server with `local stratum 1` bound to ADDR in namespace NS; with an offset
+# ("" for none) it runs under faketime (and without kernel receive stamps, see
+# no_kernel_stamps.cpp); extra lines (e.g. `keyfile FILE`) end its configuration.
 lt_chrony_upstream() {
-  local name=$1 ns=$2 addr=$3 fake=${4:-}
+  local name=$1 ns=$2 addr=$3 fake=${4:-} extra=${5:-}
   cat >"$LT_TMP/$name.conf" <<EOC
 local stratum 1
 allow 198.18.0.0/15
 bindaddress $addr
 cmdport 0
 pidfile $LT_TMP/$name.pid
+$extra
 EOC
   if [ -n "$fake" ]; then
     lt_bg "$name" "$ns" env LD_PRELOAD="$LT_SHIM" faketime -f "$fake" chronyd -x -d -u root -f "$LT_TMP/$name.conf"

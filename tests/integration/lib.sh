@@ -236,10 +236,14 @@ lt_abs_below() {
 
 # --- the network -------------------------------------------------------------
 
-lt_setup() {
+lt_setup() { lt_setup_base dataplane; }
+
+# lt_setup_base [dataplane]: lt_setup, requiring the dataplane's binaries
+# only when asked (tests of linetime-control alone do without them).
+lt_setup_base() {
   lt_require_root
   lt_require_tools ip ethtool timeout python3 awk
-  lt_require_binaries
+  [ "${1:-}" = dataplane ] && lt_require_binaries
   lt_sweep_stale
   lt_install_traps
   LT_TMP=$(mktemp -d "/tmp/linetime-it-$LT_ID.XXXXXX")

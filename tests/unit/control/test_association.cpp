@@ -1,7 +1,8 @@
 // Tests of the upstream association: request fields, every packet test with its
 // counter, iburst/burst timing, poll clamping and jitter bounds, the reach
 // register, the unreachable back-off, kiss-o'-death, interleaved exchanges and
-// clock steps. A fake server builds the replies field by field.
+// clock steps, symmetric-key authentication. A fake server builds the replies
+// field by field and signs them with its own copy of the key.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 #include "control/association.h"
 #include "control/config.h"
+#include "dataplane/auth/keys.h"
+#include "dataplane/auth/mac.h"
 #include "dataplane/wire/ntp.h"
 
 namespace linetime::control {
@@ -715,6 +718,231 @@ TEST(AssociationTest, ConfigFromServerLine) {
   EXPECT_TRUE(c.xleave);
   Association a(c, 25);
   EXPECT_EQ(a.poll_log2(), 4);
+}
+
+// --- Symmetric-key authentication (`key N`).
+
+auth::Key key_of(std::uint32_t id, auth::Algorithm alg, const std::string& secret) {
+  auth::Key k;
+  k.id = id;
+  k.algorithm = alg;
+  k.secret.assign(secret.begin(), secret.end());
+  if (const std::size_t n = auth::cmac_key_length(alg)) k.secret.resize(n, 0);
+  return k;
+}
+
+const auth::Key kMd5Key = key_of(1, auth::Algorithm::kMd5, "linetime-md5");
+const auth::Key kAesKey = key_of(7, auth::Algorithm::kAes128Cmac, "0123456789abcdef");
+const auth::Key kSha1Key = key_of(3, auth::Algorithm::kSha1, "sha1-secret");
+
+AssociationConfig keyed(const auth::Key& k) {
+  AssociationConfig c = plain();
+  c.key = k.id;
+  c.mac = std::make_shared<const auth::Mac>(k);
+  return c;
+}
+
+// The reply's bytes with a MAC made by `signer` (the server's copy of a key).
+std::vector<std::uint8_t> signed_bytes(const Reply& r, const auth::Mac& signer) {
+  std::vector<std::uint8_t> b = r.bytes();
+  b.resize(b.size() + auth::kMacKeyIdLength + auth::kMaxMacDigest);
+  b.resize(auth::sign(signer, b.data(), r.length));
+  return b;
+}
+
+Actions deliver_bytes(Association& a, const std::vector<std::uint8_t>& b, UtcTime t4) {
+  return a.on_reply(wire::Bytes(b), t4, t4);
+}
+
+TEST(AssociationAuthTest, RequestsCarryAMacThatVerifiesWithTheKey) {
+  struct Case {
+    const auth::Key* key;
+    std::size_t length;
+  };
+  for (const Case c : {Case{&kMd5Key, 68u}, Case{&kAesKey, 68u}, Case{&kSha1Key, 72u}}) {
+    Association a(keyed(*c.key), 40);
+    EXPECT_EQ(a.auth(), AuthState::kPending);
+    for (int i = 0; i < 2; ++i) {
+      const Actions acts = a.on_timer(i == 0 ? kT0 : a.next_timer());
+      const Send& s = sent(acts);
+      ASSERT_EQ(s.length, c.length) << auth::to_string(c.key->algorithm);
+      const auto p = wire::parse_ntp(wire::Bytes(s.packet.data(), s.length));
+      ASSERT_TRUE(p.has_value());
+      ASSERT_TRUE(p->has_mac);
+      EXPECT_EQ(p->mac.key_id, c.key->id);
+      EXPECT_EQ(p->authenticated.size(), 48u);
+      // The server's own copy of the key verifies it; another secret does not.
+      const auth::Mac server(*c.key);
+      EXPECT_TRUE(server.verify(p->authenticated.data(), p->authenticated.size(), p->mac.digest.data(),
+                                p->mac.digest.size()));
+      auth::Key other = *c.key;
+      other.secret[0] ^= 1;
+      EXPECT_FALSE(auth::Mac(other).verify(p->authenticated.data(), p->authenticated.size(), p->mac.digest.data(),
+                                           p->mac.digest.size()));
+      // The header is the one an unauthenticated request has.
+      EXPECT_EQ(decode(s).mode, 3u);
+      EXPECT_EQ(decode(s).version, 4u);
+    }
+  }
+}
+
+TEST(AssociationAuthTest, SignedReplyGivesASample) {
+  for (const auth::Key* k : {&kMd5Key, &kAesKey, &kSha1Key}) {
+    Association a(keyed(*k), 41);
+    const Request req = decode(sent(a.on_timer(kT0)));
+    const auth::Mac server(*k);
+    const Actions acts =
+        deliver_bytes(a, signed_bytes(answer(req, kT0 + ms(1), kT0 + ms(1) + us(10)), server), kT0 + ms(2));
+    const SampleReady* s = acts.find<SampleReady>();
+    ASSERT_NE(s, nullptr) << auth::to_string(k->algorithm);
+    EXPECT_NEAR(s->sample.offset.seconds(), 5e-6, 1e-9);  // ((T2 - T1) + (T3 - T4)) / 2
+    EXPECT_EQ(a.reach(), 1);
+    EXPECT_EQ(a.counters().valid, 1u);
+    EXPECT_EQ(a.auth(), AuthState::kOk);
+  }
+}
+
+TEST(AssociationAuthTest, RepliesFailingAuthenticationAreDroppedAndLeaveReach) {
+  const auth::Mac server(kMd5Key);
+  const auth::Mac stranger(key_of(2, auth::Algorithm::kMd5, "linetime-md5"));  // another key id
+  const auth::Mac impostor(key_of(1, auth::Algorithm::kMd5, "not-the-secret"));  // our id, wrong secret
+  struct Case {
+    const char* name;
+    ReplyDrop why;
+    std::vector<std::uint8_t> (*make)(const Reply&, const auth::Mac&, const auth::Mac&, const auth::Mac&);
+  };
+  const Case cases[] = {
+      {"unsigned", ReplyDrop::kUnauthenticated,
+       [](const Reply& r, const auth::Mac&, const auth::Mac&, const auth::Mac&) { return r.bytes(); }},
+      {"another key", ReplyDrop::kUnauthenticated,
+       [](const Reply& r, const auth::Mac&, const auth::Mac& other, const auth::Mac&) { return signed_bytes(r, other); }},
+      {"crypto-NAK", ReplyDrop::kCryptoNak,
+       [](const Reply& r, const auth::Mac&, const auth::Mac&, const auth::Mac&) {
+         std::vector<std::uint8_t> b = r.bytes();
+         b.resize(b.size() + auth::kMacKeyIdLength);
+         b.resize(auth::append_crypto_nak(b.data(), r.length));
+         return b;
+       }},
+      {"tampered header", ReplyDrop::kBadMac,
+       [](const Reply& r, const auth::Mac& good, const auth::Mac&, const auth::Mac&) {
+         std::vector<std::uint8_t> b = signed_bytes(r, good);
+         b[47] ^= 0x01;  // the transmit timestamp's last octet
+         return b;
+       }},
+      {"tampered digest", ReplyDrop::kBadMac,
+       [](const Reply& r, const auth::Mac& good, const auth::Mac&, const auth::Mac&) {
+         std::vector<std::uint8_t> b = signed_bytes(r, good);
+         b.back() ^= 0x80;
+         return b;
+       }},
+      {"wrong secret", ReplyDrop::kBadMac,
+       [](const Reply& r, const auth::Mac&, const auth::Mac&, const auth::Mac& bad) { return signed_bytes(r, bad); }},
+  };
+  for (const Case& c : cases) {
+    Association a(keyed(kMd5Key), 42);
+    const Request req = decode(sent(a.on_timer(kT0)));
+    const Reply r = answer(req, kT0 + ms(1), kT0 + ms(1) + us(10));
+    EXPECT_TRUE(deliver_bytes(a, c.make(r, server, stranger, impostor), kT0 + ms(2)).empty()) << c.name;
+    EXPECT_EQ(a.counters().drops(c.why), 1u) << c.name;
+    EXPECT_EQ(a.counters().received, 1u) << c.name;
+    EXPECT_EQ(a.counters().valid, 0u) << c.name;
+    EXPECT_EQ(a.counters().samples, 0u) << c.name;
+    EXPECT_EQ(a.reach(), 0) << c.name;
+    EXPECT_FALSE(a.last_reply_time().has_value()) << c.name;
+    EXPECT_EQ(a.auth(), AuthState::kBad) << c.name;
+    // The forgery did not use up the request: the genuine reply still counts.
+    EXPECT_NE(deliver_bytes(a, signed_bytes(r, server), kT0 + ms(3)).find<SampleReady>(), nullptr) << c.name;
+    EXPECT_EQ(a.reach(), 1) << c.name;
+    EXPECT_EQ(a.auth(), AuthState::kOk) << c.name;
+  }
+  EXPECT_STREQ(to_string(ReplyDrop::kUnauthenticated), "unauthenticated");
+  EXPECT_STREQ(to_string(ReplyDrop::kCryptoNak), "crypto-nak");
+  EXPECT_STREQ(to_string(ReplyDrop::kBadMac), "bad-mac");
+  EXPECT_STREQ(to_string(AuthState::kOk), "ok");
+  EXPECT_STREQ(to_string(AuthState::kBad), "bad");
+  EXPECT_STREQ(to_string(AuthState::kNone), "none");
+}
+
+TEST(AssociationAuthTest, UnauthenticatedKissCannotDemobilize) {
+  Association a(keyed(kAesKey), 43);
+  const Request req = decode(sent(a.on_timer(kT0)));
+  Reply r;
+  r.org = req.xmt;
+  r.rec = r.xmt = req.xmt;
+  r.leap = 3;
+  r.stratum = 0;
+  r.refid = kKissDeny;
+  EXPECT_TRUE(deliver(a, r, kT0 + ms(1)).empty());
+  EXPECT_FALSE(a.demobilized());
+  EXPECT_EQ(a.counters().kod, 0u);
+  EXPECT_EQ(a.counters().drops(ReplyDrop::kUnauthenticated), 1u);
+  // Signed with the key, the same kiss counts.
+  const Actions acts = deliver_bytes(a, signed_bytes(r, auth::Mac(kAesKey)), kT0 + ms(2));
+  EXPECT_NE(acts.find<Demobilize>(), nullptr);
+  EXPECT_TRUE(a.demobilized());
+}
+
+TEST(AssociationAuthTest, WithoutKeyNothingChanges) {
+  Association a(plain(), 44);
+  EXPECT_EQ(a.auth(), AuthState::kNone);
+  const Actions first = a.on_timer(kT0);
+  const Send& s = sent(first);
+  EXPECT_EQ(s.length, 48u);
+  const Request req = decode(s);
+  // A server that signs anyway (or a crypto-NAK) is still an answer.
+  const Reply r = answer(req, kT0 + ms(1), kT0 + ms(1) + us(10));
+  EXPECT_NE(deliver_bytes(a, signed_bytes(r, auth::Mac(kMd5Key)), kT0 + ms(2)).find<SampleReady>(), nullptr);
+  EXPECT_EQ(a.reach(), 1);
+  EXPECT_EQ(a.auth(), AuthState::kNone);
+  const UtcTime t = a.next_timer();
+  const Request req2 = decode(sent(a.on_timer(t)));
+  std::vector<std::uint8_t> nak = answer(req2, t + ms(1), t + ms(1)).bytes();
+  nak.resize(52);
+  EXPECT_NE(deliver_bytes(a, nak, t + ms(2)).find<SampleReady>(), nullptr);
+  EXPECT_EQ(a.counters().samples, 2u);
+}
+
+TEST(AssociationAuthTest, KeyWithoutMacNeverSends) {
+  AssociationConfig c = plain();
+  c.key = 5;
+  Association a(c, 45);
+  EXPECT_EQ(a.auth(), AuthState::kNoKey);
+  EXPECT_TRUE(a.on_timer(kT0).empty());
+  EXPECT_EQ(a.counters().sent, 0u);
+  // A MAC of another id than `key` is no better.
+  c.mac = std::make_shared<const auth::Mac>(kMd5Key);
+  Association b(c, 46);
+  EXPECT_TRUE(b.on_timer(kT0).empty());
+  EXPECT_EQ(b.auth(), AuthState::kNoKey);
+}
+
+TEST(AssociationAuthTest, ConfigFromServerLineTakesTheTrustedKey) {
+  const FileLoader files = [](const std::string& path) {
+    if (path == "/k") return FileLoad{"1 MD5 linetime-md5\n2 AES 000102030405060708090a0b0c0d0e0f\n", "", ""};
+    return FileLoad{std::nullopt, "No such file or directory", ""};
+  };
+  ParseResult pr = parse_config(
+      "keys /k\ntrustedkey 1\nserver 198.18.0.7 key 1\nserver 198.18.0.8 key 2\nserver 198.18.0.9\n", "t.conf", files);
+  ASSERT_FALSE(pr.has_errors()) << format_diagnostics(pr.diagnostics);
+  ASSERT_EQ(pr.config.sources.size(), 3u);
+  const auto table = std::make_shared<const auth::KeyTable>(pr.config.keys, pr.config.trusted_keys);
+  const AssociationConfig one = association_config(pr.config.sources[0], table);
+  ASSERT_NE(one.mac, nullptr);
+  EXPECT_EQ(one.mac->id(), 1u);
+  EXPECT_EQ(one.mac->algorithm(), auth::Algorithm::kMd5);
+  // Requests signed with it verify with the key as written.
+  Association a(one, 47);
+  const Actions first = a.on_timer(kT0);
+  const Send& s = sent(first);
+  ASSERT_EQ(s.length, 68u);
+  EXPECT_TRUE(auth::Mac(kMd5Key).verify(s.packet.data(), 48, s.packet.data() + 52, 16));
+  // Key 2 is not trusted: no MAC, and the association stays silent.
+  const AssociationConfig two = association_config(pr.config.sources[1], table);
+  EXPECT_EQ(two.key, 2u);
+  EXPECT_EQ(two.mac, nullptr);
+  const AssociationConfig none = association_config(pr.config.sources[2], table);
+  EXPECT_FALSE(none.key.has_value());
+  EXPECT_EQ(none.mac, nullptr);
 }
 
 }  // namespace

@@ -208,7 +208,7 @@ constexpr const char* kEverything =
     "rtcdevice /dev/rtc1 local setdelay 0\n";
 
 TEST(ConfigDirectives, Everything) {
-  ParseResult r = parse(kEverything, {{"/etc/ntp/keys", "5 M five\n7 M seven\n8 SHA1 eight # c\n9 M nine\n12 M x\n"}});
+  ParseResult r = parse(kEverything, {{"/etc/ntp/keys", "5 MD5 five\n7 MD5 seven\n8 SHA1 eight # c\n9 MD5 nine\n12 MD5 x\n"}});
   EXPECT_EQ(messages(r), (std::vector<std::string>{
                              "t.conf:18: note: 'statsdir' is accepted and ignored — linetime reports statistics "
                              "through its management socket (linetimectl), not ntpd's statistics files",
@@ -637,7 +637,7 @@ TEST(ConfigInclude, MissingIncludeWithoutLoaderIsReported) {
 }
 
 TEST(ConfigKeys, KeyIdsAreCheckedAgainstTheKeysFileAndTrustedkey) {
-  Files files{{"/k", "# ntp.keys\n1 M one\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n"}};
+  Files files{{"/k", "# ntp.keys\n1 MD5 one\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n"}};
   ParseResult r = parse("keys /k\ntrustedkey 1 (3 ... 4)\nserver 192.0.2.1 key 2\n", files);
   EXPECT_EQ(messages(r),
             (std::vector<std::string>{

@@ -2,6 +2,7 @@
 // command line: the seeds' files, tinker/tos, -g/-q, the drift file.
 #include <gtest/gtest.h>
 
+#include "control/association.h"
 #include "control/daemon.h"
 
 namespace linetime::control {
@@ -58,6 +59,55 @@ TEST(DaemonConfig, TinkerTosOrphanAndFlags) {
   EXPECT_TRUE(d.one_shot);
   ASSERT_TRUE(d.drift_ppm.has_value());
   EXPECT_DOUBLE_EQ(*d.drift_ppm, 12.5);
+}
+
+// `key N` on a server line: the daemon refuses a key it cannot sign with
+// (naming the line and the fix) and gives the trusted one to the association.
+Config parse_with_keys(const std::string& text) {
+  const FileLoader files = [](const std::string& path) {
+    if (path == "/etc/ntp/keys") return FileLoad{"1 MD5 linetime\n2 SHA1 0123456789abcdef0123456789abcdef01234567\n", "", ""};
+    return FileLoad{std::nullopt, "No such file or directory", ""};
+  };
+  ParseResult r = parse_config(text, "t.conf", files);
+  EXPECT_FALSE(r.has_errors()) << format_diagnostics(r.diagnostics);
+  return r.config;
+}
+
+TEST(DaemonConfig, KeyProblemsNameTheLineAndTheFix) {
+  const Config c = parse_with_keys(
+      "keys /etc/ntp/keys\ntrustedkey 1\nserver 198.18.0.1 key 1\nserver 198.18.0.2 key 2\n"
+      "server 198.18.0.3 key 9\nserver 198.18.0.4\n");
+  ASSERT_EQ(c.sources.size(), 4u);
+  EXPECT_EQ(key_problem(c.sources[0], c), "");
+  const std::string untrusted = key_problem(c.sources[1], c);
+  EXPECT_NE(untrusted.find("t.conf:4:"), std::string::npos) << untrusted;
+  EXPECT_NE(untrusted.find("add 'trustedkey 2'"), std::string::npos) << untrusted;
+  const std::string missing = key_problem(c.sources[2], c);
+  EXPECT_NE(missing.find("t.conf:5:"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("not in the keys file '/etc/ntp/keys'"), std::string::npos) << missing;
+  EXPECT_EQ(key_problem(c.sources[3], c), "");
+
+  const Config no_file = parse("server 198.18.0.1 key 1\n");
+  const std::string none = key_problem(no_file.sources[0], no_file);
+  EXPECT_NE(none.find("no 'keys FILE' line"), std::string::npos) << none;
+}
+
+TEST(DaemonConfig, KeyTableSignsForTheServerLine) {
+  const Config c = parse_with_keys("keys /etc/ntp/keys\ntrustedkey 1 2\nserver 198.18.0.1 key 2\n");
+  const auto table = key_table(c);
+  EXPECT_EQ(table->size(), 2u);
+  const AssociationConfig ac = association_config(c.sources[0], table);
+  ASSERT_NE(ac.mac, nullptr);
+  EXPECT_EQ(ac.mac->id(), 2u);
+  EXPECT_EQ(ac.mac->algorithm(), auth::Algorithm::kSha1);
+  Association a(ac, 1);
+  const Actions acts = a.on_timer(hwclock::UtcTime(1'709'251'200LL * hwclock::kNsPerSec));
+  const Send* s = acts.find<Send>();
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->length, 72u);  // 48 + key id + 20-octet SHA-1 digest
+  EXPECT_TRUE(table->find(2)->verify(s->packet.data(), 48, s->packet.data() + 52, 20));
+  // Untrusted keys are not in the table.
+  EXPECT_EQ(key_table(parse_with_keys("keys /etc/ntp/keys\ntrustedkey 1\n"))->find(2), nullptr);
 }
 
 }  // namespace

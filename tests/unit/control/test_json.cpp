@@ -117,6 +117,10 @@ Status sample_status() {
   a.sent = 9007199254740992ull;  // 2^53 still exact
   a.received = 120;
   a.bogus = 3;
+  a.auth = "bad";
+  a.unauthenticated = 1;
+  a.crypto_nak = 0;
+  a.bad_mac = 2;
   SourceRow b;
   b.tally = ' ';
   b.remote = "2001:db8::1";
@@ -166,12 +170,17 @@ TEST(StatusJson, RoundTrip) {
   EXPECT_EQ(a.sent, 9007199254740992ull);
   EXPECT_EQ(a.received, 120u);
   EXPECT_EQ(a.bogus, 3u);
+  EXPECT_EQ(a.auth, "bad");
+  EXPECT_EQ(a.unauthenticated, 1u);
+  EXPECT_EQ(a.crypto_nak, 0u);
+  EXPECT_EQ(a.bad_mac, 2u);
   const SourceRow& b = back->sources[1];
   EXPECT_EQ(b.tally, ' ');
   EXPECT_EQ(b.type, 'p');
   EXPECT_FALSE(b.when_s.has_value());
   EXPECT_EQ(b.poll_log2, -3);
   EXPECT_TRUE(std::isnan(b.jitter_ms));
+  EXPECT_EQ(b.auth, "none");
   // What `peers --json` prints is to_json of what was read: stable.
   EXPECT_EQ(to_json(*back), to_json(s));
 }
