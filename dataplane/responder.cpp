@@ -172,9 +172,9 @@ NtpResponse Responder::answer_authenticated(const NtpRequest& req, wire::Mutable
   NtpResponse res = answer_plain(req, reinterpret_cast<wire::NtpHeader*>(out.data()), now, slot);
   if (outcome == NtpOutcome::kAnsweredAuthenticated) {
     res.length = static_cast<std::uint32_t>(auth::sign(*key, out.data(), sizeof(wire::NtpHeader)));
-    // An unsynchronized answer says so in its header; the count is of
-    // authenticated answers.
-    if (res.outcome != NtpOutcome::kAnsweredUnsync) res.outcome = outcome;
+    // Counted as authenticated even when unsynchronized (the header says
+    // that): the outcome also tells the caller not to restamp under the MAC.
+    res.outcome = outcome;
   } else {
     res.length = static_cast<std::uint32_t>(auth::append_crypto_nak(out.data(), sizeof(wire::NtpHeader)));
     res.outcome = outcome;

@@ -349,3 +349,19 @@ TEST(ResponderAuth, NotrustServesOnlyAuthenticatedRequests) {
                static_cast<std::uint8_t>(dataplane::kActNoserve)};
   EXPECT_EQ(responder.handle(q, wire::MutableBytes(out), [] { return kTx; }).outcome, NtpOutcome::kDropRestrictNoserve);
 }
+
+// An unsynchronized server's authenticated answer says so in its header and
+// is still never restamped: the MAC covers its transmit timestamp.
+TEST(ResponderAuth, UnsynchronizedAnswersKeepTheirMac) {
+  const KeysFile keys = parse_keys("1 MD5 md5secret\n");
+  const KeyTable table(keys.keys, {1});
+  Responder responder;
+  responder.update(shm::ServerState{});  // not synchronized
+  responder.set_keys(&table);
+  const Exchange e = ask(responder, request(table.find(1)));
+  ASSERT_EQ(e.r.outcome, NtpOutcome::kAnsweredAuthenticated);
+  EXPECT_FALSE(dataplane::restampable(e.r.outcome));
+  EXPECT_EQ(e.out[0] >> 6, 3) << "LI 3: unsynchronized";
+  EXPECT_EQ(e.out[1], 16) << "stratum 16";
+  EXPECT_TRUE(table.find(1)->verify(e.out.data(), 48, e.out.data() + 52, 16));
+}
