@@ -5,10 +5,13 @@
 # 10,000-burst run (so set-up is not counted), divided by the 320,000 requests
 # in between; the harness (refilling requests) is counted the same way and
 # subtracted. With access control and rate limiting on (bench_dataplane's
-# Acl variants) each is stated too, and as a share of the plain loop.
+# Acl variants) each is stated too, and as a share of the plain loop; so is
+# the authenticated path (requests signed with an AES-128-CMAC key: verify,
+# answer, sign the answer; its 110-octet frames refilled by its own harness).
 #
 #   scripts/count-instructions.sh            (root: DPDK)
 #   scripts/count-instructions.sh --plain    the plain loop only
+#   scripts/count-instructions.sh --auth     the plain loop and the authenticated one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -32,8 +35,10 @@ per_request() {  # per_request LOOP HARNESS: the loop's own instructions per req
 read -r plain loop harness <<<"$(per_request BM_DataplaneLoop BM_HarnessOnly)"
 echo "instructions per request: loop $loop, harness $harness, dataplane $plain"
 [ "${1:-}" = "--plain" ] && exit 0
-for variant in BM_DataplaneLoopAcl10k:BM_HarnessOnly BM_DataplaneLoopAcl100k:BM_HarnessOnly \
-               BM_DataplaneLoopAclRate10M:BM_HarnessRotating; do
+variants="BM_DataplaneLoopAcl10k:BM_HarnessOnly BM_DataplaneLoopAcl100k:BM_HarnessOnly
+          BM_DataplaneLoopAclRate10M:BM_HarnessRotating BM_DataplaneLoopAuthAes:BM_HarnessAuth"
+[ "${1:-}" = "--auth" ] && variants="BM_DataplaneLoopAuthAes:BM_HarnessAuth"
+for variant in $variants; do
   read -r own loop harness <<<"$(per_request "${variant%%:*}" "${variant##*:}")"
   # The rate the instruction counts imply, relative to the plain loop.
   echo "${variant%%:*}: dataplane $own instructions per request ($((plain * 100 / own)) % of the plain rate by instructions)"

@@ -17,6 +17,11 @@
 // UTC by the same Timebase the dataplane uses. It answers ARP for its client
 // addresses, so kernel servers can reply to them.
 //
+// With --keys FILE --key ID every request carries a MAC with that key
+// (RFC 5905 section 7.3), computed per packet once its timestamps are
+// written; answers' MACs are verified with the same key and counted as
+// verified, failed or crypto-NAK. An answer whose MAC fails is not used.
+//
 // Bounded: each step by --duration and --count, the run by the number of
 // steps. Destinations outside 198.18.0.0/15 and 127.0.0.0/8 are refused unless
 // --lab-network names the network they are on.
@@ -31,6 +36,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,12 +69,13 @@ constexpr std::uint16_t kBurst = dataplane::kBurst;
 
 class Generator {
  public:
-  Generator(const Options& opt, rte_mempool* pool, const dataplane::PortInfo& port, std::FILE* csv)
+  Generator(const Options& opt, rte_mempool* pool, const dataplane::PortInfo& port, std::FILE* csv,
+            const std::optional<auth::Key>& key)
       : opt_(opt),
         pool_(pool),
         port_(port),
         csv_(csv),
-        templates_(RequestConfig{port.mac, opt.dst_mac, opt.dst, wire::kNtpPort, opt.population}),
+        templates_(request_config(opt, port, key)),
         exchanges_(opt.population.clients(), opt.interleaved),
         hz_(rte_get_tsc_hz()),
         estimator_(static_cast<double>(hz_)),
@@ -154,6 +161,18 @@ class Generator {
   }
 
  private:
+  static RequestConfig request_config(const Options& opt, const dataplane::PortInfo& port,
+                                      const std::optional<auth::Key>& key) {
+    RequestConfig c;
+    c.src_mac = port.mac;
+    c.dst_mac = opt.dst_mac;
+    c.dst = opt.dst;
+    c.dst_port = wire::kNtpPort;
+    c.population = opt.population;
+    c.key = key;
+    return c;
+  }
+
   std::uint64_t ticks(double s) const { return static_cast<std::uint64_t>(s * static_cast<double>(hz_)); }
 
   std::uint64_t ntp_now(std::uint64_t tsc) const {
@@ -173,14 +192,15 @@ class Generator {
     if (rte_pktmbuf_alloc_bulk(pool_, tx, want) != 0) return 0;
     const std::uint64_t t1 = ntp_now(rte_rdtsc());
     const std::uint64_t clients = opt_.population.clients();
+    const auto length = static_cast<std::uint16_t>(templates_.frame_length());
     if (exchanges_.interleaved()) {
       std::uint64_t c = next_client_;
       for (unsigned i = 0; i < want; ++i) {
         std::uint64_t origin = 0, receive = 0;
         exchanges_.on_send(c, t1, origin, receive);
         rte_mbuf* m = tx[i];
-        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
-        m->pkt_len = kRequestFrameLength;
+        m->data_len = length;
+        m->pkt_len = length;
         templates_.write(c, rte_pktmbuf_mtod(m, std::uint8_t*), origin, receive, t1);
         if (++c == clients) c = 0;
       }
@@ -188,8 +208,8 @@ class Generator {
       std::uint8_t* data[kBurst];
       for (unsigned i = 0; i < want; ++i) {
         rte_mbuf* m = tx[i];
-        m->data_len = static_cast<std::uint16_t>(kRequestFrameLength);
-        m->pkt_len = kRequestFrameLength;
+        m->data_len = length;
+        m->pkt_len = length;
         data[i] = rte_pktmbuf_mtod(m, std::uint8_t*);
       }
       templates_.write_basic_burst(next_client_, data, want, t1);
@@ -217,6 +237,13 @@ class Generator {
       Answer a;
       const FrameKind kind = classify(p, rte_pktmbuf_data_len(m), opt_.population, a);
       if (kind == FrameKind::kAnswer) {
+        if (const auth::Mac* mac = templates_.mac(); mac != nullptr) [[unlikely]] {
+          // An answer whose MAC fails is counted and dropped, unmeasured.
+          if (!count_auth(check_answer_mac(p + kNtpOffset, a.ntp_length, *mac), t)) {
+            done[ndone++] = m;
+            continue;
+          }
+        }
         std::uint64_t t4 = t4_sw;
         if (use_hw_rx_ && (m->ol_flags & port_.rx_ts.dynflag) != 0) {
           t4 = hw_time(m);
@@ -305,6 +332,14 @@ int main(int argc, char** argv) {
   const auto parsed = parse_options(args);
   if (!parsed) die(parsed.error());
   const Options& opt = *parsed;
+  std::optional<auth::Key> key;
+  if (opt.key_id != 0) {
+    std::vector<std::string> warnings;
+    auto k = load_key(opt, warnings);
+    for (const std::string& w : warnings) std::fprintf(stderr, "linetime-loadgen: warning: %s\n", w.c_str());
+    if (!k) die(k.error());
+    key = std::move(*k);
+  }
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
@@ -322,7 +357,7 @@ int main(int argc, char** argv) {
     write_csv_header(csv);
   }
 
-  auto gen = std::make_unique<Generator>(opt, pool, *info, csv);
+  auto gen = std::make_unique<Generator>(opt, pool, *info, csv, key);
   RunInfo run;
   run.port = dataplane::port_label(opt.port);
   run.timestamping = gen->hardware_rx() ? "hardware RX, software TX" : "software (TSC at burst)";
@@ -331,10 +366,17 @@ int main(int argc, char** argv) {
   run.interleaved = opt.interleaved;
   run.max_loss = opt.max_loss;
   run.find_max = opt.mode == RunMode::kFindMax;
-  std::fprintf(stderr, "linetime-loadgen: %s -> %s, %llu clients (%u addresses x %u ports), %s mode, timestamps: %s\n",
+  std::string signing = "requests unauthenticated";
+  if (key) {
+    run.key_id = key->id;
+    run.key_type = auth::to_string(key->algorithm);
+    signing = "requests signed with key " + std::to_string(key->id) + " (" + run.key_type + ")";
+  }
+  std::fprintf(stderr,
+               "linetime-loadgen: %s -> %s, %llu clients (%u addresses x %u ports), %s mode, timestamps: %s, %s\n",
                run.port.c_str(), run.destination.c_str(), static_cast<unsigned long long>(run.clients),
                opt.population.addresses, opt.population.ports, opt.interleaved ? "interleaved" : "basic",
-               run.timestamping.c_str());
+               run.timestamping.c_str(), signing.c_str());
 
   std::vector<StepResult> steps;
   const std::uint64_t started = rte_rdtsc();
@@ -345,6 +387,14 @@ int main(int argc, char** argv) {
     const StepResult& s = steps.back();
     std::fprintf(stderr, "step %u: offered %.0f/s, answered %.0f/s, loss %.3f %%, interleaved %.1f %%\n", step,
                  s.offered_rate(), s.answered_rate(), 100 * s.tally.loss(), 100 * s.interleaved_share());
+    if (key) {
+      const Tally& t = s.tally;
+      std::fprintf(stderr, "step %u: MACs of %llu answers: %llu verified, %llu failed, %llu crypto-NAKs, %llu without\n",
+                   step, static_cast<unsigned long long>(t.auth_answers()),
+                   static_cast<unsigned long long>(t.auth_verified), static_cast<unsigned long long>(t.auth_mac_failed),
+                   static_cast<unsigned long long>(t.auth_crypto_nak),
+                   static_cast<unsigned long long>(t.auth_unauthenticated));
+    }
     return s;
   };
 
@@ -378,14 +428,14 @@ int main(int argc, char** argv) {
   }
 
   if (csv != nullptr) std::fclose(csv);
-  std::printf("%s -> %s, %llu clients, %s mode, timestamps: %s\n", run.port.c_str(), run.destination.c_str(),
+  std::printf("%s -> %s, %llu clients, %s mode, timestamps: %s, %s\n", run.port.c_str(), run.destination.c_str(),
               static_cast<unsigned long long>(run.clients), opt.interleaved ? "interleaved" : "basic",
-              run.timestamping.c_str());
-  write_table_header(stdout);
+              run.timestamping.c_str(), signing.c_str());
+  write_table_header(stdout, key.has_value());
   Tally all;
   double send_s = 0;
   for (const StepResult& s : steps) {
-    write_table_row(stdout, s);
+    write_table_row(stdout, s, key.has_value());
     all.sent += s.tally.sent;
     all.received += s.tally.received;
     all.answered += s.tally.answered;

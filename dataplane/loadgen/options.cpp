@@ -4,6 +4,9 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace linetime::loadgen {
 
@@ -73,7 +76,12 @@ std::string usage() {
          "  --csv FILE           one row per slice\n"
          "  --json FILE          steps and their distributions\n"
          "  --lab-network CIDR   also allow addresses in this network (only 198.18.0.0/15 and\n"
-         "                       127.0.0.0/8 otherwise: this tool floods its destination)\n";
+         "                       127.0.0.0/8 otherwise: this tool floods its destination)\n"
+         "  --keys FILE          symmetric keys, ntp.keys(5) format (\"1 AES <hex>\" per line)\n"
+         "  --key ID             sign every request with key ID of --keys (MD5, SHA1, AES-CMAC, ...);\n"
+         "                       answers' MACs are verified with it, and the table, CSV and JSON\n"
+         "                       count verified answers, failed MACs and crypto-NAKs; answers whose\n"
+         "                       MAC fails are not used and count as lost\n";
 }
 
 Expected<Options, std::string> parse_options(const std::vector<std::string>& args) {
@@ -107,7 +115,8 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
     if (a == "--help" || a == "-h") return fail(usage());
     static const char* const kTakesValue[] = {"--port", "--dst-mac", "--dst", "--src", "--src-ports", "--rate",
                                               "--rates", "--rate-max", "--max-loss", "--duration", "--count",
-                                              "--drain", "--slice", "--csv", "--json", "--lab-network"};
+                                              "--drain", "--slice", "--csv", "--json", "--lab-network",
+                                              "--keys", "--key"};
     if (std::find(std::begin(kTakesValue), std::end(kTakesValue), a) == std::end(kTakesValue)) {
       return fail("unknown option '" + a + "'\n" + usage());
     }
@@ -174,9 +183,23 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
       if (!p) return fail("--lab-network: " + p.error());
       o.lab_network = *p;
       o.have_lab_network = true;
+    } else if (a == "--keys") {
+      if (v.empty()) return fail("--keys takes the path of an ntp.keys(5) file, like /etc/ntp/keys");
+      o.keys_file = v;
+    } else if (a == "--key") {
+      if (!integer(v, n) || n < auth::kMinKeyId || n > auth::kMaxKeyId) {
+        return fail("--key takes a key id from 1 to 65535 (the first column of the --keys file), not '" + v + "'");
+      }
+      o.key_id = static_cast<std::uint32_t>(n);
     }
   }
   if (!have_mac) return fail("--dst-mac is required: the MAC address of the server (or of the next hop)");
+  if (!o.keys_file.empty() && o.key_id == 0) {
+    return fail("--keys " + o.keys_file + " needs --key ID: the id of the key to sign requests with");
+  }
+  if (o.keys_file.empty() && o.key_id != 0) {
+    return fail("--key " + std::to_string(o.key_id) + " needs --keys FILE: the ntp.keys(5) file that holds the key");
+  }
   if (o.mode == RunMode::kFindMax && !have_duration) o.duration_s = 1;
 
   const auto src = parse_prefix(src_text);
@@ -205,6 +228,44 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
                 ": use client addresses in those ranges, or name the lab network they are on with --lab-network CIDR");
   }
   return o;
+}
+
+Expected<auth::Key, std::string> select_key(const std::string& file, std::string_view text, std::uint32_t id,
+                                            std::vector<std::string>& warnings) {
+  const auth::KeysFile keys = auth::parse_keys(text);
+  std::string errors;
+  for (const auth::KeysProblem& p : keys.problems) {
+    const std::string line = file + ":" + std::to_string(p.line) + ": " + p.message;
+    if (p.error) {
+      errors += (errors.empty() ? "" : "\n") + line;
+    } else {
+      warnings.push_back(line);
+    }
+  }
+  if (!errors.empty()) return fail(errors);
+  if (const auth::Key* k = keys.find(id)) return *k;
+  std::string held;
+  constexpr std::size_t kListed = 10;
+  for (std::size_t i = 0; i < keys.keys.size() && i < kListed; ++i) {
+    held += (i ? ", " : "") + std::to_string(keys.keys[i].id);
+  }
+  if (keys.keys.size() > kListed) held += ", ...";
+  const std::string fix = "add a line '" + std::to_string(id) + " AES <32 hex digits>' to the file";
+  if (held.empty()) return fail("key " + std::to_string(id) + " is not in " + file + ", which holds no key: " + fix);
+  return fail("key " + std::to_string(id) + " is not in " + file + " (it holds " + held +
+              "): name one of those with --key, or " + fix);
+}
+
+Expected<auth::Key, std::string> load_key(const Options& o, std::vector<std::string>& warnings) {
+  std::ifstream in(o.keys_file, std::ios::binary);
+  if (!in) {
+    return fail("cannot read keys file " + o.keys_file + " (" + std::strerror(errno) +
+                "): check the path given to --keys and that this user may read it");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (auto why = auth::keys_file_exposure(o.keys_file)) warnings.push_back(*why);
+  return select_key(o.keys_file, text.str(), o.key_id, warnings);
 }
 
 }  // namespace linetime::loadgen

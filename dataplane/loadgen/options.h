@@ -5,7 +5,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include "dataplane/auth/keys.h"
 
 #include "dataplane/loadgen/traffic.h"
 #include "dataplane/wire/address.h"
@@ -45,6 +48,10 @@ struct Options {
   std::string json;
   bool have_lab_network = false;
   Ipv4Prefix lab_network;
+  // Symmetric-key authentication: every request signed with key `key_id` of
+  // the ntp.keys(5) file `keys_file`; 0 and empty: requests carry no MAC.
+  std::string keys_file;
+  std::uint32_t key_id = 0;
 };
 
 inline constexpr std::uint64_t kMaxClients = std::uint64_t{1} << 22;
@@ -58,5 +65,17 @@ Expected<Options, std::string> parse_options(const std::vector<std::string>& arg
 bool address_allowed(const Options& o, wire::Ipv4Address a);
 
 std::string usage();
+
+// Key `id` from the text of the keys file `file` (its name for messages).
+// Every problem of the file comes with file:line and its fix: lines it could
+// not read are errors, as for the control's `keys`; the others are returned
+// in `warnings`. An id the file does not hold is an error naming the ids it
+// does hold.
+Expected<auth::Key, std::string> select_key(const std::string& file, std::string_view text, std::uint32_t id,
+                                            std::vector<std::string>& warnings);
+
+// The key of --keys and --key: the file read, select_key(), and a warning
+// when others than its owner may read it.
+Expected<auth::Key, std::string> load_key(const Options& o, std::vector<std::string>& warnings);
 
 }  // namespace linetime::loadgen

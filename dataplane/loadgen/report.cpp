@@ -59,28 +59,36 @@ SliceRow slice_row(double t_s, unsigned step, double target_rate, const Tally& t
   r.offset_p1_ns = t.offset_ns.quantile(0.01);
   r.offset_p50_ns = t.offset_ns.quantile(0.5);
   r.offset_p99_ns = t.offset_ns.quantile(0.99);
+  r.auth_verified = t.auth_verified;
+  r.auth_mac_failed = t.auth_mac_failed;
+  r.auth_crypto_nak = t.auth_crypto_nak;
+  r.auth_unauthenticated = t.auth_unauthenticated;
   return r;
 }
 
 void write_csv_header(std::FILE* f) {
   std::fprintf(f, "t_s,sent,received,answered,step,target_rate,interleaved,unmatched,delay_p50_ns,delay_p99_ns,"
-               "residence_p50_ns,residence_p99_ns,offset_p1_ns,offset_p50_ns,offset_p99_ns\n");
+               "residence_p50_ns,residence_p99_ns,offset_p1_ns,offset_p50_ns,offset_p99_ns,"
+               "auth_verified,auth_mac_failed,auth_crypto_nak,auth_unauthenticated\n");
 }
 
 void write_csv_row(std::FILE* f, const SliceRow& r) {
-  std::fprintf(f, "%.3f,%llu,%llu,%llu,%u,%.0f,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld\n", r.t_s, ull(r.sent),
-               ull(r.received), ull(r.answered), r.step, r.target_rate, ull(r.interleaved), ull(r.unmatched),
-               ll(r.delay_p50_ns), ll(r.delay_p99_ns), ll(r.residence_p50_ns), ll(r.residence_p99_ns),
-               ll(r.offset_p1_ns), ll(r.offset_p50_ns), ll(r.offset_p99_ns));
+  std::fprintf(f, "%.3f,%llu,%llu,%llu,%u,%.0f,%llu,%llu,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%llu,%llu,%llu,%llu\n",
+               r.t_s, ull(r.sent), ull(r.received), ull(r.answered), r.step, r.target_rate, ull(r.interleaved),
+               ull(r.unmatched), ll(r.delay_p50_ns), ll(r.delay_p99_ns), ll(r.residence_p50_ns),
+               ll(r.residence_p99_ns), ll(r.offset_p1_ns), ll(r.offset_p50_ns), ll(r.offset_p99_ns),
+               ull(r.auth_verified), ull(r.auth_mac_failed), ull(r.auth_crypto_nak), ull(r.auth_unauthenticated));
 }
 
-void write_table_header(std::FILE* f) {
-  std::fprintf(f, "%4s %11s %11s %11s %8s %7s %9s %9s %9s %9s %9s %9s %9s\n", "step", "target/s", "offered/s",
+void write_table_header(std::FILE* f, bool authenticated) {
+  std::fprintf(f, "%4s %11s %11s %11s %8s %7s %9s %9s %9s %9s %9s %9s %9s", "step", "target/s", "offered/s",
                "answered/s", "loss%", "xleave%", "dly50us", "dly99us", "res50us", "res99us", "off1us", "off50us",
                "off99us");
+  if (authenticated) std::fprintf(f, " %9s %9s %9s", "macok%", "macbad%", "nak%");
+  std::fprintf(f, "\n");
 }
 
-void write_table_row(std::FILE* f, const StepResult& s) {
+void write_table_row(std::FILE* f, const StepResult& s, bool authenticated) {
   const Tally& t = s.tally;
   char target[32];
   if (s.target_rate > 0) {
@@ -88,12 +96,17 @@ void write_table_row(std::FILE* f, const StepResult& s) {
   } else {
     std::snprintf(target, sizeof target, "unpaced");
   }
-  std::fprintf(f, "%4u %11s %11.0f %11.0f %8.3f %7.1f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f\n", s.step, target,
+  std::fprintf(f, "%4u %11s %11.0f %11.0f %8.3f %7.1f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f", s.step, target,
                s.offered_rate(), s.answered_rate(), 100 * t.loss(), 100 * s.interleaved_share(),
                us(static_cast<std::int64_t>(t.delay_ns.quantile(0.5))), us(static_cast<std::int64_t>(t.delay_ns.quantile(0.99))),
                us(static_cast<std::int64_t>(t.residence_ns.quantile(0.5))),
                us(static_cast<std::int64_t>(t.residence_ns.quantile(0.99))), us(t.offset_ns.quantile(0.01)),
                us(t.offset_ns.quantile(0.5)), us(t.offset_ns.quantile(0.99)));
+  if (authenticated) {
+    std::fprintf(f, " %9.3f %9.3f %9.3f", 100 * t.auth_share(t.auth_verified), 100 * t.auth_share(t.auth_mac_failed),
+                 100 * t.auth_share(t.auth_crypto_nak));
+  }
+  std::fprintf(f, "\n");
 }
 
 void write_json(std::FILE* f, const RunInfo& info, const std::vector<StepResult>& steps) {
@@ -102,6 +115,12 @@ void write_json(std::FILE* f, const RunInfo& info, const std::vector<StepResult>
                json_string(info.port).c_str(), json_string(info.timestamping).c_str(),
                json_string(info.destination).c_str(), ull(info.clients), info.interleaved ? "true" : "false",
                info.max_loss);
+  if (info.key_id != 0) {
+    std::fprintf(f, "  \"authentication\": {\"key\": %u, \"type\": %s},\n", static_cast<unsigned>(info.key_id),
+                 json_string(info.key_type).c_str());
+  } else {
+    std::fprintf(f, "  \"authentication\": null,\n");
+  }
   if (info.find_max) {
     std::fprintf(f, "  \"find_max\": {\"loss_free_rate\": %.0f, \"lowest_failing_rate\": %.0f},\n", info.max_rate,
                  info.lowest_failing_rate);
@@ -122,6 +141,14 @@ void write_json(std::FILE* f, const RunInfo& info, const std::vector<StepResult>
     json_unsigned_quantiles(f, "residence_ns", t.residence_ns);
     std::fprintf(f, ",\n     ");
     json_signed_quantiles(f, "offset_ns", t.offset_ns);
+    if (info.key_id != 0) {
+      std::fprintf(f, ",\n     \"auth\": {\"checked\": %llu, \"verified\": %llu, \"mac_failed\": %llu, "
+                   "\"crypto_nak\": %llu, \"unauthenticated\": %llu, \"verified_share\": %.6f, "
+                   "\"mac_failed_share\": %.6f, \"crypto_nak_share\": %.6f, \"unauthenticated_share\": %.6f}",
+                   ull(t.auth_answers()), ull(t.auth_verified), ull(t.auth_mac_failed), ull(t.auth_crypto_nak),
+                   ull(t.auth_unauthenticated), t.auth_share(t.auth_verified), t.auth_share(t.auth_mac_failed),
+                   t.auth_share(t.auth_crypto_nak), t.auth_share(t.auth_unauthenticated));
+    }
     std::fprintf(f, "}");
   }
   std::fprintf(f, "\n  ]\n}\n");

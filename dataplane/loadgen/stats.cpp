@@ -94,6 +94,10 @@ void Tally::merge(const Tally& o) {
   interleaved += o.interleaved;
   unmatched += o.unmatched;
   hw_rx += o.hw_rx;
+  auth_verified += o.auth_verified;
+  auth_mac_failed += o.auth_mac_failed;
+  auth_crypto_nak += o.auth_crypto_nak;
+  auth_unauthenticated += o.auth_unauthenticated;
   delay_ns.merge(o.delay_ns);
   residence_ns.merge(o.residence_ns);
   offset_ns.merge(o.offset_ns);
@@ -101,6 +105,7 @@ void Tally::merge(const Tally& o) {
 
 void Tally::clear() {
   sent = received = answered = interleaved = unmatched = hw_rx = 0;
+  auth_verified = auth_mac_failed = auth_crypto_nak = auth_unauthenticated = 0;
   delay_ns.clear();
   residence_ns.clear();
   offset_ns.clear();

@@ -119,6 +119,14 @@ struct Tally {
   std::uint64_t interleaved = 0;  // of those, interleaved-mode answers
   std::uint64_t unmatched = 0;    // NTP answers whose origin matched nothing sent
   std::uint64_t hw_rx = 0;        // answers with a hardware receive timestamp
+  // With a key (requests signed), every NTP answer to one of our clients is
+  // one of these four. An answer whose MAC fails counts in none of the above:
+  // no client would use it, so it is lost as far as answered and loss() go,
+  // and its timestamps stay out of the distributions.
+  std::uint64_t auth_verified = 0;         // MAC with our key that verified
+  std::uint64_t auth_mac_failed = 0;       // MAC that failed (or another key)
+  std::uint64_t auth_crypto_nak = 0;       // crypto-NAK: the server refused our MAC
+  std::uint64_t auth_unauthenticated = 0;  // no MAC
   Histogram delay_ns;
   Histogram residence_ns;
   SignedHistogram offset_ns;
@@ -130,6 +138,12 @@ struct Tally {
   }
   void merge(const Tally& o);
   void clear();
+  // The NTP answers to our clients whose MAC was checked (a key was set).
+  std::uint64_t auth_answers() const { return auth_verified + auth_mac_failed + auth_crypto_nak + auth_unauthenticated; }
+  // Share of those, 0 to 1 (0 when none was checked).
+  double auth_share(std::uint64_t n) const {
+    return auth_answers() == 0 ? 0.0 : static_cast<double>(n) / static_cast<double>(auth_answers());
+  }
   // Share of sent requests left unanswered, 0 to 1 (0 when nothing was sent).
   double loss() const { return sent == 0 ? 0.0 : 1.0 - static_cast<double>(answered > sent ? sent : answered) / static_cast<double>(sent); }
 };

@@ -8,6 +8,16 @@
 // The transmit timestamp carries T1, which a server copies into the answer's
 // origin, so basic mode needs no state per request at all.
 //
+// Authentication (RFC 5905 section 7.3, dataplane/auth/mac.h): with a key,
+// every request carries a MAC, computed per packet once all its timestamps
+// are written, so it covers the request exactly as sent (interleaved ones
+// too). The templates then already hold the longer lengths, the key
+// identifier and the IPv4 header checksum; the digest's words are added to
+// the UDP checksum like the timestamps'. Without a key none of this runs.
+// Answers are checked with the same key (check_answer_mac): an answer with a
+// MAC must verify, a crypto-NAK says the server did not accept the key or
+// the digest.
+//
 // Interleaved mode (RFC 9769, as chrony's clients do it): a client whose
 // previous answer has arrived sends origin = that answer's receive timestamp
 // (T2) and receive = the time it arrived (T4). A server that kept the exchange
@@ -21,6 +31,9 @@
 #include <cstdint>
 #include <vector>
 
+#include <optional>
+
+#include "dataplane/auth/mac.h"
 #include "dataplane/loadgen/stats.h"
 #include "dataplane/wire/address.h"
 
@@ -28,6 +41,8 @@ namespace linetime::loadgen {
 
 inline constexpr std::size_t kRequestFrameLength = 14 + 20 + 8 + 48;
 inline constexpr std::size_t kNtpOffset = 14 + 20 + 8;
+// A request with the longest MAC: key identifier and a 20-octet digest.
+inline constexpr std::size_t kMaxRequestFrameLength = kRequestFrameLength + auth::kMacKeyIdLength + auth::kMaxMacDigest;
 
 // Clients: `addresses` consecutive source addresses from `first_address`,
 // each with `ports` source ports from `first_port`. Client c uses address
@@ -58,14 +73,17 @@ struct RequestConfig {
   Population population;
   std::uint8_t version = 4;
   std::int8_t poll = 6;
+  // The key every request is signed with; none: requests carry no MAC.
+  std::optional<auth::Key> key;
 };
 
 class RequestTemplates {
  public:
   explicit RequestTemplates(const RequestConfig& config);
 
-  // Writes client `client`'s request into `out` (kRequestFrameLength octets)
-  // with the given 64-bit NTP timestamps (zero for a field not used).
+  // Writes client `client`'s request into `out` (frame_length() octets)
+  // with the given 64-bit NTP timestamps (zero for a field not used), and
+  // its MAC when there is a key.
   void write(std::uint64_t client, std::uint8_t* out, std::uint64_t origin, std::uint64_t receive,
              std::uint64_t transmit) const;
 
@@ -76,13 +94,23 @@ class RequestTemplates {
   void write_basic_burst(std::uint64_t first, std::uint8_t* const* out, unsigned n, std::uint64_t transmit) const;
 
   const Population& population() const { return population_; }
+  // Octets of every request frame: kRequestFrameLength, plus the MAC's with a key.
+  std::size_t frame_length() const { return frame_length_; }
+  // The key requests are signed with, or nullptr.
+  const auth::Mac* mac() const { return mac_ ? &*mac_ : nullptr; }
 
  private:
   struct Template {
-    std::array<std::uint8_t, kRequestFrameLength> frame;
-    std::uint32_t sum;  // one's-complement sum of pseudo-header and datagram, port and timestamps zero
+    std::array<std::uint8_t, kMaxRequestFrameLength> frame;
+    std::uint32_t sum;  // one's-complement sum of pseudo-header and datagram, port, timestamps and digest zero
   };
+  // The MAC of the NTP message at `frame`, written behind it; returns the
+  // digest's one's-complement sum.
+  std::uint32_t sign(std::uint8_t* frame) const;
+
   Population population_;
+  std::optional<auth::Mac> mac_;
+  std::size_t frame_length_ = kRequestFrameLength;
   std::vector<Template> templates_;  // one per source address
 };
 
@@ -98,11 +126,30 @@ struct Answer {
   std::uint64_t origin = 0, receive = 0, transmit = 0;  // 64-bit NTP timestamps
   std::uint8_t stratum = 0;
   std::uint8_t leap = 0;
+  std::uint16_t ntp_length = 0;  // octets of the UDP payload: 48, or more with a MAC
 };
 
 // Reads an untagged Ethernet/IPv4 (no options)/UDP frame from port 123 with an
 // NTP server-mode header addressed to a client of `population`.
 FrameKind classify(const std::uint8_t* frame, std::size_t length, const Population& population, Answer& answer);
+
+// What an answer's MAC says, checked with the key the requests were signed with.
+enum class AnswerAuth : std::uint8_t {
+  kVerified,         // a MAC with our key that verifies
+  kMacFailed,        // a MAC that does not verify, has another key, or a tail that is no MAC
+  kCryptoNak,        // key identifier 0 and no digest: the server refused our key or digest
+  kUnauthenticated,  // no MAC at all
+};
+
+const char* to_string(AnswerAuth a);
+
+// Checks the MAC of the answer whose NTP message is the `ntp_length` octets
+// at `ntp` (Answer::ntp_length, from the frame classify() read).
+AnswerAuth check_answer_mac(const std::uint8_t* ntp, std::size_t ntp_length, const auth::Mac& mac);
+
+// Counts `a` in `t`; false when the MAC failed and the answer is not to be
+// used (not matched, not measured).
+bool count_auth(AnswerAuth a, Tally& t);
 
 // How an answer was matched to a request.
 enum class Match : std::uint8_t { kBasic, kInterleaved, kUnmatched };

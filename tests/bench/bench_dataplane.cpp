@@ -11,12 +11,18 @@
 // limited kod` with chrony-style limits over a client table holding 10 M
 // clients, and requests come from those 10 M addresses in turn
 // (BM_HarnessRotating: that harness alone).
+//
+// With authentication: BM_DataplaneLoopAuthAes answers requests signed with
+// an AES-128-CMAC key the responder trusts (verify, answer, sign the answer);
+// BM_HarnessAuth refills those 110-octet frames alone.
 #include <benchmark/benchmark.h>
 
 #include <map>
 #include <random>
 
 #include "dataplane/acl_fib.h"
+#include "dataplane/auth/keys.h"
+#include "dataplane/auth/mac.h"
 #include "dataplane/epoch_publisher.h"
 #include "dataplane/wire/checksum.h"
 
@@ -162,12 +168,34 @@ void refill(Rig& g, rte_mbuf** m, unsigned n, std::uint32_t* rotating) {
   rte_ring_enqueue_bulk(g.port.rx, reinterpret_cast<void**>(m), n, nullptr);
 }
 
-void refill(Rig& g, rte_mbuf** m, unsigned n) {
+void refill(const test::Frame& request, Rig& g, rte_mbuf** m, unsigned n) {
   for (unsigned i = 0; i < n; ++i) {
     rte_pktmbuf_reset(m[i]);
-    std::memcpy(rte_pktmbuf_append(m[i], static_cast<std::uint16_t>(g.request.length)), g.request.buf.data(), g.request.length);
+    std::memcpy(rte_pktmbuf_append(m[i], static_cast<std::uint16_t>(request.length)), request.buf.data(), request.length);
   }
   rte_ring_enqueue_bulk(g.port.rx, reinterpret_cast<void**>(m), n, nullptr);
+}
+
+void refill(Rig& g, rte_mbuf** m, unsigned n) { refill(g.request, g, m, n); }
+
+// The AES-128-CMAC key of the authenticated variant and the request signed with it.
+struct AuthRequest {
+  auth::KeyTable keys;
+  test::Frame frame;
+};
+
+const AuthRequest& auth_request(const Rig& g) {
+  static const AuthRequest a = [&g] {
+    AuthRequest r;
+    r.keys = auth::KeyTable(auth::parse_keys("1 AES 00112233445566778899aabbccddeeff\n").keys, {1});
+    std::array<std::uint8_t, 48 + auth::kMacKeyIdLength + auth::kMaxMacDigest> p{};
+    const auto plain = test::ntp_request();
+    std::memcpy(p.data(), plain.data(), plain.size());
+    const std::size_t n = auth::sign(*r.keys.find(1), p.data(), 48);
+    r.frame = test::udp4(wire::Bytes(p.data(), n), 50000, 123, test::kClientIp, test::kServerIp, g.port.info.mac);
+    return r;
+  }();
+  return a;
 }
 
 // The rig and a burst of mbufs, or nullptr with the benchmark skipped.
@@ -264,6 +292,49 @@ BENCHMARK(BM_DataplaneLoopAcl100k)->Iterations(20'000);
 BENCHMARK(BM_DataplaneLoopAclRate10M)->MinTime(1.0);
 BENCHMARK(BM_DataplaneLoopAclRate10M)->Iterations(10'000);
 BENCHMARK(BM_DataplaneLoopAclRate10M)->Iterations(20'000);
+
+void BM_DataplaneLoopAuthAes(benchmark::State& st) {
+  rte_mbuf* m[kBurst];
+  Rig* g = prepare(st, m);
+  if (g == nullptr) return;
+  const AuthRequest& a = auth_request(*g);
+  Responder& responder = g->worker->processor().responder();
+  responder.set_keys(&a.keys);
+  refill(a.frame, *g, m, kBurst);
+  std::uint64_t answered = 0, signed_answers = 0;
+  for (auto _ : st) {
+    g->worker->poll_once();
+    const unsigned n = rte_ring_dequeue_burst(g->port.tx, reinterpret_cast<void**>(m), kBurst, nullptr);
+    answered += n;
+    for (unsigned i = 0; i < n; ++i) signed_answers += rte_pktmbuf_data_len(m[i]) == a.frame.length;
+    refill(a.frame, *g, m, n);
+  }
+  rte_ring_dequeue_burst(g->port.rx, reinterpret_cast<void**>(m), kBurst, nullptr);
+  rte_pktmbuf_free_bulk(m, kBurst);
+  responder.set_keys(nullptr);
+  if (signed_answers != answered) st.SkipWithError("answers without a MAC: the request did not verify");
+  set_rate(st, answered);
+}
+BENCHMARK(BM_DataplaneLoopAuthAes)->MinTime(1.0);
+BENCHMARK(BM_DataplaneLoopAuthAes)->Iterations(10'000);
+BENCHMARK(BM_DataplaneLoopAuthAes)->Iterations(20'000);
+
+void BM_HarnessAuth(benchmark::State& st) {
+  rte_mbuf* m[kBurst];
+  Rig* g = prepare(st, m);
+  if (g == nullptr) return;
+  const AuthRequest& a = auth_request(*g);
+  std::uint64_t n = 0;
+  for (auto _ : st) {
+    refill(a.frame, *g, m, kBurst);
+    n += rte_ring_dequeue_burst(g->port.rx, reinterpret_cast<void**>(m), kBurst, nullptr);
+  }
+  rte_pktmbuf_free_bulk(m, kBurst);
+  set_rate(st, n);
+}
+BENCHMARK(BM_HarnessAuth)->MinTime(1.0);
+BENCHMARK(BM_HarnessAuth)->Iterations(10'000);
+BENCHMARK(BM_HarnessAuth)->Iterations(20'000);
 
 void BM_HarnessRotating(benchmark::State& st) {
   rte_mbuf* m[kBurst];
