@@ -85,6 +85,11 @@ class ClientTable {
   std::size_t capacity() const { return entries_ != nullptr ? mask_ + 1 : 0; }
   std::size_t bytes() const { return capacity() * sizeof(ClientEntry); }
 
+  // Starts loading the client's bucket into the cache (no effect on the
+  // table): a burst's lookups then overlap their memory latencies instead of
+  // waiting for each in turn. The table must be enabled.
+  void prefetch(const ClientKey& key) const;
+
   // What the table held for a client before `claim` replaced it.
   struct Claim {
     std::uint32_t slot = kNoSlot;  // where the new answer's transmit time goes (complete())

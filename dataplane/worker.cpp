@@ -97,6 +97,21 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
   return done;
 }
 
+void Worker::prefetch_clients(rte_mbuf* const* rx, std::uint16_t n) const {
+  // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
+  // Anything else is looked up without the head start.
+  constexpr std::size_t kEth = sizeof(wire::EthernetHeader);
+  for (std::uint16_t i = 0; i < n; ++i) {
+    const auto* f = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
+    const std::size_t len = rte_pktmbuf_data_len(rx[i]);
+    if (len >= kEth + 20 && f[12] == 0x08 && f[13] == 0x00) {
+      clients_.prefetch(ClientKey::from_address(f + kEth + 12, 4));
+    } else if (len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
+      clients_.prefetch(ClientKey::from_address(f + kEth + 8, 16));
+    }
+  }
+}
+
 unsigned Worker::poll_once() {
   rte_mbuf* rx[kBurst];
   const std::uint16_t n = rte_eth_rx_burst(cfg_.port, cfg_.queue, rx, kBurst);
@@ -120,6 +135,7 @@ unsigned Worker::poll_once() {
   std::uint32_t pending_slot[kBurst];
   std::uint64_t pending_rx[kBurst];
   std::uint16_t npending = 0;
+  if (clients_.enabled() && proc_.acl() != nullptr && proc_.acl()->limits()) prefetch_clients(rx, n);
 
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = rx[i];

@@ -93,6 +93,9 @@ class Worker {
 
  private:
   void refresh();
+  // Rate limiting finds every client in a table far larger than the caches:
+  // the burst's buckets are fetched first, so their misses overlap.
+  void prefetch_clients(rte_mbuf* const* rx, std::uint16_t n) const;
   hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
   void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
   // Returns how many tx_burst took; the rest are counted and freed.
