@@ -411,12 +411,23 @@ class Parser {
       if (f.stratum) cfg_.local_clock->stratum = *f.stratum;
       if (f.refid) cfg_.local_clock->refid = *f.refid;
     }
-    if (keys_loaded_) {
-      for (const auto& s : cfg_.sources) {
-        if (s.key && !key_ids_.count(*s.key))
-          warning(s.where, "key " + std::to_string(*s.key) + " is not in the keys file '" + cfg_.keys_file +
-                               "' — add it there, or the association cannot authenticate");
+    // A server line whose key cannot sign would poll unauthenticated: the
+    // line cannot be applied as written.
+    for (const auto& s : cfg_.sources) {
+      if (!s.key) continue;
+      const std::string n = std::to_string(*s.key);
+      const std::string what = "'" + s.host + " key " + n + "': requests would go unauthenticated — ";
+      if (cfg_.keys_file.empty()) {
+        error(s.where, what + "there is no 'keys FILE' line; add one naming an ntp.keys file with key " + n +
+                           " and 'trustedkey " + n + "', or remove 'key " + n + "'");
+      } else if (!keys_loaded_ || !key_ids_.count(*s.key)) {
+        error(s.where, what + "key " + n + " is not in the keys file '" + cfg_.keys_file +
+                           "' (or it cannot be read); add '" + n + " TYPE SECRET' there, or remove 'key " + n + "'");
+      } else if (!std::binary_search(cfg_.trusted_keys.begin(), cfg_.trusted_keys.end(), *s.key)) {
+        error(s.where, what + "key " + n + " is not trusted; add 'trustedkey " + n + "'");
       }
+    }
+    if (keys_loaded_) {
       for (auto k : cfg_.trusted_keys) {
         if (!key_ids_.count(k))
           warning(trustedkey_where_, "trusted key " + std::to_string(k) + " is not in the keys file '" +
@@ -426,12 +437,6 @@ class Parser {
     if (auto it = first_seen_.find("rtcdevice"); it != first_seen_.end() && !cfg_.rtc.enabled()) {
       note(it->second, "'rtcdevice' has no effect without 'rtcsync' (write the RTC while synchronized) or 'rtcfile "
                        "PATH' (track its drift) — add one of them, or remove the line");
-    }
-    for (const auto& s : cfg_.sources) {
-      if (s.key && !cfg_.trusted_keys.empty() &&
-          !std::binary_search(cfg_.trusted_keys.begin(), cfg_.trusted_keys.end(), *s.key))
-        warning(s.where, "key " + std::to_string(*s.key) + " is not listed in trustedkey — add 'trustedkey " +
-                             std::to_string(*s.key) + "', or replies signed with it are rejected");
     }
   }
 

@@ -257,7 +257,6 @@ class Daemon {
   bool setup();
   void setup_rtc();
   // Logs every source whose `key N` cannot be used; false when there is one.
-  bool check_keys(const Config& config, const char* consequence);
   bool synchronized() const { return discipline_->state().mode == discipline::SyncMode::kSynchronized; }
   void add_peers(const Source& s);
   void add_resolved(const Source& s, const std::vector<IpAddress>& addresses);
@@ -370,7 +369,6 @@ bool Daemon::setup() {
   }
   setup_rtc();
 
-  if (!check_keys(config_, "not starting")) return false;
   keys_ = key_table(config_);
   responder_.set_keys(keys_.get());
   if (!config_.keys_file.empty()) {
@@ -488,17 +486,6 @@ bool Daemon::setup() {
   }
   publish(clock_->now());
   return true;
-}
-
-bool Daemon::check_keys(const Config& config, const char* consequence) {
-  bool ok = true;
-  for (const Source& s : config.sources) {
-    const std::string problem = key_problem(s, config);
-    if (problem.empty()) continue;
-    log_(LOG_ERR, "%s; %s", problem.c_str(), consequence);
-    ok = false;
-  }
-  return ok;
 }
 
 // Opens the RTC and sets the clock from it, before any source is polled. An
@@ -647,7 +634,6 @@ void Daemon::reload() {
     log_(LOG_ERR, "reload: %s has errors; keeping the running configuration", opts_.config_path.c_str());
     return;
   }
-  if (!check_keys(parsed.config, "reload: keeping the running configuration")) return;
   int kept = 0, retired = 0, added = 0;
   for (Peer& p : peers_) {
     if (p.retired) continue;
@@ -1160,25 +1146,6 @@ discipline::DisciplineConfig discipline_config(const Config& c, const DaemonOpti
 
 std::shared_ptr<const auth::KeyTable> key_table(const Config& config) {
   return std::make_shared<const auth::KeyTable>(config.keys, config.trusted_keys);
-}
-
-std::string key_problem(const Source& s, const Config& config) {
-  if (!s.key) return "";
-  const std::string at = s.where.file + ":" + std::to_string(s.where.line) + ": ";
-  const std::string n = std::to_string(*s.key);
-  const std::string what = at + "'" + s.host + " key " + n + "': requests would go unauthenticated";
-  if (config.keys_file.empty()) {
-    return what + " — there is no 'keys FILE' line; add one naming an ntp.keys file with key " + n +
-           " and 'trustedkey " + n + "', or remove 'key " + n + "'";
-  }
-  if (key_of(config, s) == nullptr) {
-    return what + " — key " + n + " is not in the keys file '" + config.keys_file + "' (or it cannot be read); add '" +
-           n + " TYPE SECRET' there, or remove 'key " + n + "'";
-  }
-  if (!std::binary_search(config.trusted_keys.begin(), config.trusted_keys.end(), *s.key)) {
-    return what + " — key " + n + " is not trusted; add 'trustedkey " + n + "'";
-  }
-  return "";
 }
 
 int run_daemon(const DaemonOptions& options) {

@@ -75,11 +75,6 @@ discipline::DisciplineConfig discipline_config(const Config& config, const Daemo
 // prepared for signing and verifying.
 std::shared_ptr<const auth::KeyTable> key_table(const Config& config);
 
-// Why the `key N` of `source` cannot be used with `config`'s keys (no keys
-// file, key not in it, key not trusted), as a message with the line and the
-// fix; empty when the source has no key or its key is trusted.
-std::string key_problem(const Source& source, const Config& config);
-
 // Runs the daemon until SIGTERM/SIGINT, --duration, or the one-shot exit.
 // Returns the process exit status.
 int run_daemon(const DaemonOptions& options);

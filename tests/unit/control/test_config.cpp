@@ -641,14 +641,37 @@ TEST(ConfigKeys, KeyIdsAreCheckedAgainstTheKeysFileAndTrustedkey) {
   ParseResult r = parse("keys /k\ntrustedkey 1 (3 ... 4)\nserver 192.0.2.1 key 2\n", files);
   EXPECT_EQ(messages(r),
             (std::vector<std::string>{
+                "t.conf:3: error: '192.0.2.1 key 2': requests would go unauthenticated — key 2 is not trusted; add "
+                "'trustedkey 2'",
                 "t.conf:2: warning: trusted key 3 is not in the keys file '/k' — add it there or remove it from "
                 "trustedkey",
                 "t.conf:2: warning: trusted key 4 is not in the keys file '/k' — add it there or remove it from "
                 "trustedkey",
-                "t.conf:3: warning: key 2 is not listed in trustedkey — add 'trustedkey 2', or replies signed with it "
-                "are rejected",
             }));
   EXPECT_EQ(r.config.trusted_keys, (std::vector<std::uint32_t>{1, 3, 4}));
+}
+
+// A server line whose key cannot sign is an error (the daemon does not start
+// with it, --check-config fails), naming the line and the fix.
+TEST(ConfigKeys, ServerKeysMustBeInTheFileAndTrusted) {
+  Files files{{"/etc/ntp/keys", "1 MD5 one\n2 MD5 two\n"}};
+  ParseResult r = parse("keys /etc/ntp/keys\ntrustedkey 1\nserver 198.18.0.1 key 1\nserver 198.18.0.2 key 2\n"
+                        "server 198.18.0.3 key 9\nserver 198.18.0.4\n",
+                        files);
+  EXPECT_EQ(r.count(Severity::kError), 2u) << format_diagnostics(r.diagnostics);
+  const std::vector<std::string> m = messages(r);
+  auto has = [&](const std::string& part) {
+    return std::any_of(m.begin(), m.end(), [&](const std::string& x) { return x.find(part) != std::string::npos; });
+  };
+  EXPECT_TRUE(has("t.conf:4: error: '198.18.0.2 key 2'")) << format_diagnostics(r.diagnostics);
+  EXPECT_TRUE(has("add 'trustedkey 2'"));
+  EXPECT_TRUE(has("t.conf:5: error: '198.18.0.3 key 9'"));
+  EXPECT_TRUE(has("key 9 is not in the keys file '/etc/ntp/keys'"));
+  EXPECT_FALSE(has("198.18.0.1 key 1"));
+
+  const ParseResult none = parse("server 198.18.0.1 key 1\n", {});
+  EXPECT_TRUE(none.has_errors());
+  EXPECT_NE(format_diagnostics(none.diagnostics).find("no 'keys FILE' line"), std::string::npos);
 }
 
 // --- lexical ----------------------------------------------------------------------

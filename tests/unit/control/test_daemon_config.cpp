@@ -73,25 +73,6 @@ Config parse_with_keys(const std::string& text) {
   return r.config;
 }
 
-TEST(DaemonConfig, KeyProblemsNameTheLineAndTheFix) {
-  const Config c = parse_with_keys(
-      "keys /etc/ntp/keys\ntrustedkey 1\nserver 198.18.0.1 key 1\nserver 198.18.0.2 key 2\n"
-      "server 198.18.0.3 key 9\nserver 198.18.0.4\n");
-  ASSERT_EQ(c.sources.size(), 4u);
-  EXPECT_EQ(key_problem(c.sources[0], c), "");
-  const std::string untrusted = key_problem(c.sources[1], c);
-  EXPECT_NE(untrusted.find("t.conf:4:"), std::string::npos) << untrusted;
-  EXPECT_NE(untrusted.find("add 'trustedkey 2'"), std::string::npos) << untrusted;
-  const std::string missing = key_problem(c.sources[2], c);
-  EXPECT_NE(missing.find("t.conf:5:"), std::string::npos) << missing;
-  EXPECT_NE(missing.find("not in the keys file '/etc/ntp/keys'"), std::string::npos) << missing;
-  EXPECT_EQ(key_problem(c.sources[3], c), "");
-
-  const Config no_file = parse("server 198.18.0.1 key 1\n");
-  const std::string none = key_problem(no_file.sources[0], no_file);
-  EXPECT_NE(none.find("no 'keys FILE' line"), std::string::npos) << none;
-}
-
 TEST(DaemonConfig, KeyTableSignsForTheServerLine) {
   const Config c = parse_with_keys("keys /etc/ntp/keys\ntrustedkey 1 2\nserver 198.18.0.1 key 2\n");
   const auto table = key_table(c);
