@@ -149,16 +149,23 @@ NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r,
 
 NtpResponse Responder::answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,
                                             std::uint32_t slot) {
-  // check_tail() parsed it already; the MAC is the payload's last 4 + 16 or
-  // 4 + 20 octets.
-  const auto parsed = wire::parse_ntp(req.payload);
-  const wire::NtpMac mac = parsed->mac;
+  // check_tail() validated the packet. Without extension fields (the common
+  // case) the MAC is all that follows the header; otherwise it is found by
+  // parsing again.
+  wire::NtpMac mac;
+  wire::Bytes covered = req.payload.first(sizeof(wire::NtpHeader));
+  if (wire::is_mac_length(req.payload.size() - sizeof(wire::NtpHeader))) {
+    mac = wire::read_mac(req.payload.subspan(sizeof(wire::NtpHeader)));
+  } else {
+    const auto parsed = wire::parse_ntp(req.payload);
+    mac = parsed->mac;
+    covered = parsed->authenticated;
+  }
   const auth::Mac* key = keys_ != nullptr ? keys_->find(mac.key_id) : nullptr;
   NtpOutcome outcome = NtpOutcome::kAnsweredAuthenticated;
   if (key == nullptr) {
     outcome = NtpOutcome::kAnsweredNakUnknownKey;
-  } else if (!key->verify(parsed->authenticated.data(), parsed->authenticated.size(), mac.digest.data(),
-                          mac.digest.size())) {
+  } else if (!key->verify(covered.data(), covered.size(), mac.digest.data(), mac.digest.size())) {
     outcome = NtpOutcome::kAnsweredNakBadMac;
   }
   // ntpd drops what `notrust` covers unless it is authentic: no crypto-NAK.

@@ -4,8 +4,6 @@
 
 namespace linetime::wire {
 
-namespace {
-
 bool is_mac_length(std::size_t n) {
   return n == kNtpMacKeyIdLength + kNtpMacShortDigest || n == kNtpMacKeyIdLength + kNtpMacLongDigest;
 }
@@ -16,8 +14,6 @@ NtpMac read_mac(Bytes b) {
   mac.digest = b.subspan(kNtpMacKeyIdLength);
   return mac;
 }
-
-}  // namespace
 
 Parsed<NtpPacket> parse_ntp(Bytes payload) {
   NtpPacket p;

@@ -126,6 +126,11 @@ struct NtpMac {
   Bytes digest;  // empty for a crypto-NAK
 };
 
+// Whether `n` octets after the header and extension fields are a legacy
+// MAC (key identifier and a 16- or 20-octet digest), and that MAC's fields.
+bool is_mac_length(std::size_t n);
+NtpMac read_mac(Bytes b);
+
 // A validated NTP packet: views into the caller's buffer, valid while it lives.
 struct NtpPacket {
   const NtpHeader* header = nullptr;
