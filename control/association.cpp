@@ -214,13 +214,14 @@ Actions Association::drop(ReplyDrop why) {
 }
 
 std::optional<ReplyDrop> Association::authenticate(const wire::NtpPacket& p) const {
-  if (!p.has_mac) return ReplyDrop::kUnauthenticated;
-  if (p.mac.key_id == 0) return ReplyDrop::kCryptoNak;
-  if (p.mac.key_id != cfg_.mac->id()) return ReplyDrop::kUnauthenticated;
-  if (!cfg_.mac->verify(p.authenticated.data(), p.authenticated.size(), p.mac.digest.data(), p.mac.digest.size())) {
-    return ReplyDrop::kBadMac;
+  switch (auth::check_mac(p, *cfg_.mac)) {
+    case auth::MacCheck::kVerified: return std::nullopt;
+    case auth::MacCheck::kCryptoNak: return ReplyDrop::kCryptoNak;
+    case auth::MacCheck::kBadMac: return ReplyDrop::kBadMac;
+    case auth::MacCheck::kNone:
+    case auth::MacCheck::kOtherKey: break;
   }
-  return std::nullopt;
+  return ReplyDrop::kUnauthenticated;
 }
 
 Actions Association::on_reply(wire::Bytes packet, UtcTime rx_time, UtcTime now) {

@@ -8,6 +8,8 @@
 #include <nettle/sha2.h>
 #include <nettle/sha3.h>
 
+#include "dataplane/wire/bytes.h"
+
 namespace linetime::auth {
 
 namespace {
@@ -34,13 +36,6 @@ constexpr std::size_t kMaxHashContext = 512;
 constexpr std::size_t kMaxHashDigest = 64;
 static_assert(sizeof(sha3_224_ctx) <= kMaxHashContext && sizeof(sha512_ctx) <= kMaxHashContext);
 static_assert(SHA512_DIGEST_SIZE <= kMaxHashDigest);
-
-void store_be32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
 
 }  // namespace
 
@@ -108,14 +103,24 @@ const Mac* KeyTable::find(std::uint32_t id) const {
   return it != macs_.end() && it->id() == id ? &*it : nullptr;
 }
 
+MacCheck check_mac(const wire::NtpPacket& p, const Mac& mac) {
+  if (!p.has_mac) return MacCheck::kNone;
+  if (p.mac.key_id == 0) return MacCheck::kCryptoNak;
+  if (p.mac.key_id != mac.id()) return MacCheck::kOtherKey;
+  return mac.verify(p.authenticated.data(), p.authenticated.size(), p.mac.digest.data(), p.mac.digest.size())
+             ? MacCheck::kVerified
+             : MacCheck::kBadMac;
+}
+
 std::size_t sign(const Mac& mac, std::uint8_t* packet, std::size_t size) {
-  store_be32(packet + size, mac.id());
+  const wire::Be32 id = wire::Be32::of(mac.id());
+  std::memcpy(packet + size, &id, sizeof id);
   mac.compute(packet, size, packet + size + 4);
   return size + 4 + mac.length();
 }
 
 std::size_t append_crypto_nak(std::uint8_t* packet, std::size_t size) {
-  store_be32(packet + size, 0);
+  std::memset(packet + size, 0, kMacKeyIdLength);
   return size + 4;
 }
 

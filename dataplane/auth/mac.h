@@ -18,6 +18,7 @@
 #include <nettle/cmac.h>
 
 #include "dataplane/auth/keys.h"
+#include "dataplane/wire/ntp.h"
 
 struct nettle_hash;
 
@@ -75,6 +76,16 @@ class KeyTable {
  private:
   std::vector<Mac> macs_;  // sorted by id
 };
+
+// What a parsed packet's MAC says about it, for the key `mac` expected.
+enum class MacCheck : std::uint8_t {
+  kVerified,   // a MAC with that key, and it verifies
+  kNone,       // no MAC
+  kCryptoNak,  // key identifier 0: the peer does not accept our key
+  kOtherKey,   // a MAC with another key
+  kBadMac,     // that key, and it does not verify
+};
+MacCheck check_mac(const wire::NtpPacket& packet, const Mac& mac);
 
 // Appends a MAC with `mac` to the `size` octets at `packet` (which must have
 // room for 4 + mac.length() more); returns the new length.

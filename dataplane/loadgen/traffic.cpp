@@ -188,13 +188,14 @@ AnswerAuth check_answer_mac(const std::uint8_t* ntp, std::size_t ntp_length, con
   if (ntp_length == sizeof(wire::NtpHeader)) return AnswerAuth::kUnauthenticated;
   const auto parsed = wire::parse_ntp(wire::Bytes(ntp, ntp_length));
   if (!parsed) return AnswerAuth::kMacFailed;  // something behind the header, and not a MAC we can read
-  if (!parsed->has_mac) return AnswerAuth::kUnauthenticated;  // extension fields only
-  const wire::NtpMac& m = parsed->mac;
-  if (m.key_id == 0 && m.digest.empty()) return AnswerAuth::kCryptoNak;
-  if (m.key_id != mac.id()) return AnswerAuth::kMacFailed;
-  return mac.verify(parsed->authenticated.data(), parsed->authenticated.size(), m.digest.data(), m.digest.size())
-             ? AnswerAuth::kVerified
-             : AnswerAuth::kMacFailed;
+  switch (auth::check_mac(*parsed, mac)) {
+    case auth::MacCheck::kVerified: return AnswerAuth::kVerified;
+    case auth::MacCheck::kNone: return AnswerAuth::kUnauthenticated;  // extension fields only
+    case auth::MacCheck::kCryptoNak: return AnswerAuth::kCryptoNak;
+    case auth::MacCheck::kOtherKey:
+    case auth::MacCheck::kBadMac: break;
+  }
+  return AnswerAuth::kMacFailed;
 }
 
 bool count_auth(AnswerAuth a, Tally& t) {
