@@ -70,19 +70,9 @@ fi
 grep -q "access control from $OUT/restrict.conf: 4 IPv4 and 0 IPv6 prefixes" "$LT_DP_LOG"
 lt_check restrict-file-loaded $? "$(grep -o 'access control from .*' "$LT_DP_LOG" | head -n 1)"
 
-# ntpdig_stratum NAME : ntpdig from the client namespace's current address;
-# prints the stratum of its answer, or nothing.
-ntpdig_stratum() {
-  local out=$OUT/$1.out
-  lt_run 20 "$out" "$C" ntpdig -j -t 2 "$LT_V4_SRV"
-  python3 - "$out" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith("{"):
-        print(json.loads(line)["stratum"])
-        break
-PY
-}
+# ntpdig_stratum NAME [ntpdig options] : ntpdig from the client namespace's
+# current address; prints the stratum of its answer, or nothing.
+ntpdig_stratum() { local name=$1; shift; lt_ntpdig_stratum "$OUT/$name.out" "$C" "$LT_V4_SRV" "$@"; }
 
 s=$(ntpdig_stratum allowed)
 [ "$s" = "$STRATUM" ]
@@ -91,18 +81,8 @@ lt_check allowed-answered $? "ntpdig from $LT_V4_CLI: stratum ${s:-none} (want $
 # --- symmetric-key authentication ---------------------------------------------------
 grep -q "authentication: 1 trusted key(s) from $OUT/ntp.keys (1)" "$LT_DP_LOG"
 lt_check keys-loaded $? "$(grep -o 'authentication: .*' "$LT_DP_LOG" | head -n 1)"
-# ntpdig_auth NAME KEYFILE KEYID : like ntpdig_stratum, signing with the key.
-ntpdig_auth() {
-  local out=$OUT/$1.out
-  lt_run 20 "$out" "$C" ntpdig -j -t 2 -k "$2" -a "$3" "$LT_V4_SRV"
-  python3 - "$out" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith("{"):
-        print(json.loads(line)["stratum"])
-        break
-PY
-}
+# ntpdig_auth NAME KEYFILE KEYID : the same, signing with the key.
+ntpdig_auth() { ntpdig_stratum "$1" -k "$2" -a "$3"; }
 s=$(ntpdig_auth auth-good "$OUT/client-good.keys" 1)
 [ "$s" = "$STRATUM" ]
 lt_check auth-good-key $? "ntpdig -a 1 with the server's secret: stratum ${s:-none} (want $STRATUM, MAC verified by ntpdig)"

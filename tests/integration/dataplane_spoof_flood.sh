@@ -35,14 +35,7 @@ LOADGEN=$LT_BUILD/dataplane/linetime-loadgen
 [ -x "$LOADGEN" ] || lt_skip "$LOADGEN is not built (set LT_BUILD to the build directory)"
 lt_make_net
 lt_log "test $LT_ID: namespaces $LT_NS_SRV/$LT_NS_CLI, veth $LT_IF_SRV/$LT_IF_CLI, shm $LT_SHM"
-prefix=lt-$LT_ID-sf
-flood_cleanup() {
-  local rc=$?
-  rm -rf /var/run/dpdk/"$prefix"-* 2>/dev/null
-  (exit "$rc")
-  lt_cleanup
-}
-trap flood_cleanup EXIT
+LT_DPDK_PREFIX=lt-$LT_ID-sf
 
 C=$LT_NS_CLI
 OUT=$LT_TMP
@@ -52,17 +45,7 @@ discard average 3 minimum 2
 EOF
 
 # ntpdig_stratum NAME : one ntpdig query from 198.18.0.2; the answer's stratum or nothing.
-ntpdig_stratum() {
-  local out=$OUT/$1.out
-  lt_run 20 "$out" "$C" ntpdig -j -t 2 "$LT_V4_SRV"
-  python3 - "$out" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith("{"):
-        print(json.loads(line)["stratum"])
-        break
-PY
-}
+ntpdig_stratum() { lt_ntpdig_stratum "$OUT/$1.out" "$C" "$LT_V4_SRV"; }
 
 # The counters live in the shared memory and carry over from one dataplane to
 # the next: each run counts from the previous run's final line.
@@ -86,7 +69,7 @@ fi
 if [ "$(nproc)" -ge 2 ]; then lg_cpu=1; else lg_cpu=0; fi
 json=$OUT/flood-$tag.json
 lt_bg "flood-$tag" "$C" "$LOADGEN" --no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=lib.eal:error \
-  --log-level=pmd.net.af_packet:error --file-prefix "$prefix-lg-$tag" -l "$lg_cpu" \
+  --log-level=pmd.net.af_packet:error --file-prefix "$LT_DPDK_PREFIX-lg-$tag" -l "$lg_cpu" \
   --vdev "net_af_packet0,iface=$LT_IF_CLI" \
   -- --dst-mac "$LT_DP_MAC" --dst "$LT_V4_SRV" --src 198.19.0.0/20 --src-ports 8 \
   --rate "$FLOOD_RATE" --duration "$FLOOD_SECONDS" --count $((FLOOD_RATE * FLOOD_SECONDS)) --drain 0.5 --json "$json"
@@ -110,13 +93,7 @@ if [ ! -s "$json" ]; then
   lt_show "$OUT/flood-$tag.log"
   lt_finish
 fi
-step() {
-  python3 - "$json" "$@" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[1]))["steps"][0][sys.argv[2]]
-print(v[sys.argv[3]] if len(sys.argv) > 3 else v)
-PY
-}
+step() { lt_json_step "$json" "$@"; }
 sent=$(step sent)
 received=$(step received)
 lt_log "flood: sent=$sent received=$received ($(step answered) answers to the spoofed sources)"

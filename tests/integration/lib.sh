@@ -148,6 +148,9 @@ lt_cleanup() {
     ip netns del "$ns" 2>/dev/null
   done
   rm -f "/dev/shm$LT_SHM"
+  # DPDK's run-time files of the processes started with --file-prefix
+  # "$LT_DPDK_PREFIX-...".
+  [ -n "${LT_DPDK_PREFIX:-}" ] && rm -rf /var/run/dpdk/"$LT_DPDK_PREFIX"-* 2>/dev/null
   [ -n "$LT_TMP" ] && rm -rf "$LT_TMP"
   wait 2>/dev/null
   exit "$rc"
@@ -356,4 +359,29 @@ lt_counters_now() {
   before=$(grep -c ': counters:' "$LT_DP_LOG")
   lt_wait_for 5 sh -c "[ \$(grep -c ': counters:' '$LT_DP_LOG') -gt $before ]" || return 1
   grep ': counters:' "$LT_DP_LOG" | tail -n 1
+}
+
+# lt_ntpdig_stratum OUT NS SERVER [ntpdig options...] : one ntpdig query
+# (JSON output to OUT); prints the stratum of its answer, or nothing.
+lt_ntpdig_stratum() {
+  local out=$1 ns=$2 server=$3
+  shift 3
+  lt_run 20 "$out" "$ns" ntpdig -j -t 2 "$@" "$server"
+  python3 - "$out" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        print(json.loads(line)["stratum"])
+        break
+PY
+}
+
+# lt_json_step FILE FIELD [SUBFIELD] : a value of the only step of a
+# linetime-loadgen JSON report.
+lt_json_step() {
+  python3 - "$1" "$2" "${3:-}" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))["steps"][0][sys.argv[2]]
+print(v[sys.argv[3]] if sys.argv[3] else v)
+PY
 }

@@ -27,15 +27,7 @@ LOADGEN=$LT_BUILD/dataplane/linetime-loadgen
 [ -n "$(find /usr/lib /usr/local/lib -name 'librte_net_memif.so*' -print -quit 2>/dev/null)" ] ||
   lt_skip "DPDK's memif driver (librte_net_memif) is not installed"
 
-prefix=lt-$LT_ID-lgm
-# shellcheck disable=SC2317  # run by the EXIT trap
-memif_cleanup() {
-  local rc=$?
-  rm -rf /var/run/dpdk/"$prefix"-* 2>/dev/null
-  (exit "$rc")
-  lt_cleanup
-}
-trap memif_cleanup EXIT
+LT_DPDK_PREFIX=lt-$LT_ID-lgm
 
 if [ "$(nproc)" -ge 2 ]; then dp_cpu=1; lg_cpu=0; else dp_cpu=0; lg_cpu=0; fi
 sock=$LT_TMP/memif.sock
@@ -44,7 +36,7 @@ lt_log "test $LT_ID: memif socket $sock, shm $LT_SHM, dataplane on CPU $dp_cpu, 
 
 lt_bg publish - "$LT_PUBLISH" --shm "$LT_SHM" --stratum 1 --duration 90
 ready=$LT_TMP/dataplane.ready
-lt_bg dataplane - "$LT_DATAPLANE" "${eal[@]}" --file-prefix "$prefix-dp" -l "$dp_cpu" \
+lt_bg dataplane - "$LT_DATAPLANE" "${eal[@]}" --file-prefix "$LT_DPDK_PREFIX-dp" -l "$dp_cpu" \
   --vdev "net_memif0,role=server,socket=$sock,rsize=12,mac=$MAC" \
   -- --shm "$LT_SHM" --address 198.18.0.1 --duration 80 --ready-file "$ready"
 LT_DP_PID=$LT_LAST_PID
@@ -58,7 +50,7 @@ else
 fi
 
 json=$LT_TMP/loadgen.json
-lt_run 60 "$LT_TMP/loadgen.out" - "$LOADGEN" "${eal[@]}" --file-prefix "$prefix-lg" -l "$lg_cpu" \
+lt_run 60 "$LT_TMP/loadgen.out" - "$LOADGEN" "${eal[@]}" --file-prefix "$LT_DPDK_PREFIX-lg" -l "$lg_cpu" \
   --vdev "net_memif0,role=client,socket=$sock,rsize=12" \
   -- --dst-mac "$MAC" --dst 198.18.0.1 --src 198.18.1.0/28 --src-ports 64 \
   --rate "$RATE" --duration "$SECONDS_SENT" --drain 0.5 --json "$json"
@@ -71,13 +63,7 @@ fi
 lt_stop_dataplane
 
 # step FIELD [SUBFIELD]: a value of the generator's only step.
-step() {
-  python3 - "$json" "$@" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[1]))["steps"][0][sys.argv[2]]
-print(v[sys.argv[3]] if len(sys.argv) > 3 else v)
-PY
-}
+step() { lt_json_step "$json" "$@"; }
 
 sent=$(step sent)
 received=$(step received)

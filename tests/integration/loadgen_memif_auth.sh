@@ -32,15 +32,7 @@ LOADGEN=$LT_BUILD/dataplane/linetime-loadgen
 [ -n "$(find /usr/lib /usr/local/lib -name 'librte_net_memif.so*' -print -quit 2>/dev/null)" ] ||
   lt_skip "DPDK's memif driver (librte_net_memif) is not installed"
 
-prefix=lt-lgauth-$LT_ID
-# shellcheck disable=SC2317  # run by the EXIT trap
-memif_cleanup() {
-  local rc=$?
-  rm -rf /var/run/dpdk/"$prefix"-* 2>/dev/null
-  (exit "$rc")
-  lt_cleanup
-}
-trap memif_cleanup EXIT
+LT_DPDK_PREFIX=lt-lgauth-$LT_ID
 
 if [ "$(nproc)" -ge 2 ]; then dp_cpu=1; lg_cpu=0; else dp_cpu=0; lg_cpu=0; fi
 sock=$LT_TMP/memif.sock
@@ -66,7 +58,7 @@ EOF
 
 lt_bg publish - "$LT_PUBLISH" --shm "$LT_SHM" --stratum 1 --duration 90
 ready=$LT_TMP/dataplane.ready
-lt_bg dataplane - "$LT_DATAPLANE" "${eal[@]}" --file-prefix "$prefix-dp" -l "$dp_cpu" \
+lt_bg dataplane - "$LT_DATAPLANE" "${eal[@]}" --file-prefix "$LT_DPDK_PREFIX-dp" -l "$dp_cpu" \
   --vdev "net_memif0,role=server,socket=$sock,rsize=12,mac=$MAC" \
   -- --shm "$LT_SHM" --address 198.18.0.1 --duration 80 --ready-file "$ready" --restrict-file "$conf"
 LT_DP_PID=$LT_LAST_PID
@@ -85,7 +77,7 @@ lt_check dataplane-keys $? "$(grep -o 'authentication: .*' "$LT_DP_LOG" | head -
 run() {
   local name=$1 file=$2 key=$3
   shift 3
-  lt_run 60 "$LT_TMP/$name.out" - "$LOADGEN" "${eal[@]}" --file-prefix "$prefix-lg" -l "$lg_cpu" \
+  lt_run 60 "$LT_TMP/$name.out" - "$LOADGEN" "${eal[@]}" --file-prefix "$LT_DPDK_PREFIX-lg" -l "$lg_cpu" \
     --vdev "net_memif0,role=client,socket=$sock,rsize=12" \
     -- --dst-mac "$MAC" --dst 198.18.0.1 --src 198.18.1.0/28 --src-ports 16 \
     --rate "$RATE" --duration "$SECONDS_SENT" --drain 0.5 --json "$LT_TMP/$name.json" \
@@ -99,13 +91,7 @@ run() {
 }
 
 # step NAME FIELD [SUBFIELD]: a value of run NAME's only step.
-step() {
-  python3 - "$LT_TMP/$1.json" "$2" "${3:-}" <<'PY'
-import json, sys
-v = json.load(open(sys.argv[1]))["steps"][0][sys.argv[2]]
-print(v[sys.argv[3]] if sys.argv[3] else v)
-PY
-}
+step() { lt_json_step "$LT_TMP/$1.json" "$2" "${3:-}"; }
 
 run trusted "$keys" 1
 run untrusted "$open_keys" 2
@@ -117,7 +103,7 @@ total_sent=0
 total_received=0
 for r in trusted untrusted xleave; do
   lt_log "$r: sent=$(step $r sent) received=$(step $r received) answered=$(step $r answered)" \
-    "unmatched=$(step $r unmatched) auth=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["steps"][0]["auth"])' "$LT_TMP/$r.json")"
+    "unmatched=$(step $r unmatched) auth=$(step $r auth)"
   total_sent=$((total_sent + $(step $r sent)))
   total_received=$((total_received + $(step $r received)))
 done
