@@ -37,6 +37,7 @@ cleanup() {
   sleep 0.5
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   rm -f "$sock" "/dev/shm${shm}"
+  rm -rf /var/run/dpdk/lt-bm-s /var/run/dpdk/lt-bm-c 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
