@@ -179,18 +179,8 @@ namespace {
 const hwclock::UtcTime kRx(1'800'000'000LL * hwclock::kNsPerSec);
 const hwclock::UtcTime kTx = kRx + hwclock::Duration::from_ns(5'000);
 
-shm::ServerState synced() {
-  shm::ServerState s;
-  s.leap = 0;
-  s.stratum = 2;
-  s.precision = -24;
-  s.min_poll = 4;
-  s.max_poll = 10;
-  s.synchronized = 1;
-  s.reference_id = 0xC6120001;
-  s.reference_time_ns = kRx.ticks() - hwclock::kNsPerSec;
-  return s;
-}
+// A server synchronized at stratum 2 (the local reference's state does).
+shm::ServerState synced() { return shm::local_reference_state(kRx - hwclock::Duration::from_s(1), 2, -24); }
 
 struct Exchange {
   dataplane::NtpResponse r;
