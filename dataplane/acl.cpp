@@ -118,14 +118,13 @@ std::uint8_t encode_pair(AclActions a) {
   return static_cast<std::uint8_t>(encode_actions(a.other) << 4 | encode_actions(a.ntpport));
 }
 
-AclActions decode_pair(std::uint8_t code) {
-  static const auto table = [] {
-    std::array<AclActions, kActionPairCodes> t{};
-    for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 4), decode_actions(c & 15)};
-    return t;
-  }();
-  return table[code];
-}
+constexpr auto kPairActions = [] {
+  std::array<AclActions, kActionPairCodes> t{};
+  for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 4), decode_actions(c & 15)};
+  return t;
+}();
+
+AclActions decode_pair(std::uint8_t code) { return kPairActions[code]; }
 
 AclRule AclRule::default_rule(std::uint32_t flags, std::uint8_t family) {
   AclRule r;
@@ -250,6 +249,15 @@ PrefixAccessControl::PrefixAccessControl(CompiledAcl acl) : acl_(std::move(acl))
       const AclActions a = acl_.actions(e);
       if (((a.other | a.ntpport) & kActLimited) != 0) limits_ = true;
     }
+  }
+}
+
+void AccessControl::lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const {
+  for (unsigned i = 0; i < n; ++i) {
+    const std::uint32_t a = addresses[i];
+    const std::uint8_t octets[4] = {static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
+                                    static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
+    out[i] = lookup4(octets);
   }
 }
 

@@ -110,6 +110,22 @@ AclActions FibAccessControl::lookup4(const std::uint8_t* a) const {
   return decode_pair(static_cast<std::uint8_t>(nh));
 }
 
+void FibAccessControl::lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const {
+  if (fib4_ == nullptr) {
+    std::fill(out, out + n, default4_);
+    return;
+  }
+  constexpr unsigned kChunk = 64;
+  std::uint32_t ip[kChunk];
+  std::uint64_t nh[kChunk];
+  for (unsigned done = 0; done < n; done += kChunk) {
+    const unsigned k = std::min(kChunk, n - done);
+    std::copy(addresses + done, addresses + done + k, ip);  // rte_fib takes them as not const
+    rte_fib_lookup_bulk(fib4_, ip, nh, k);
+    for (unsigned i = 0; i < k; ++i) out[done + i] = decode_pair(static_cast<std::uint8_t>(nh[i]));
+  }
+}
+
 AclActions FibAccessControl::lookup6(const std::uint8_t* a) const {
   if (fib6_ == nullptr) return default6_;
   std::uint8_t ip[1][16];

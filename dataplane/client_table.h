@@ -85,10 +85,15 @@ class ClientTable {
   std::size_t capacity() const { return entries_ != nullptr ? mask_ + 1 : 0; }
   std::size_t bytes() const { return capacity() * sizeof(ClientEntry); }
 
+  // The bucket a client's entry lives in (below capacity() / kWays).
+  std::uint32_t bucket(const ClientKey& key) const {
+    return static_cast<std::uint32_t>(mum(key.lo ^ key0_, key.hi ^ key1_) & bucket_mask_);
+  }
   // Starts loading the client's bucket into the cache (no effect on the
-  // table): a burst's lookups then overlap their memory latencies instead of
-  // waiting for each in turn. The table must be enabled.
-  void prefetch(const ClientKey& key) const;
+  // table) and returns it, for touch_at(): a burst's lookups then overlap
+  // their memory latencies instead of waiting for each in turn, and the
+  // address is hashed once. The table must be enabled.
+  std::uint32_t prefetch(const ClientKey& key) const;
 
   // What the table held for a client before `claim` replaced it.
   struct Claim {
@@ -119,7 +124,9 @@ class ClientTable {
   // Finds the client's entry, or takes a free one or the least recently seen
   // one of its bucket, and marks it seen at `now` (raw NTP, not 0). The
   // table must be enabled.
-  Touch touch(const ClientKey& key, std::uint64_t now);
+  Touch touch(const ClientKey& key, std::uint64_t now) { return touch_at(bucket(key), key, now); }
+  // The same in the bucket bucket(key) returned.
+  Touch touch_at(std::uint32_t bucket, const ClientKey& key, std::uint64_t now);
   ClientEntry& entry(std::uint32_t slot) { return entries_[slot]; }
 
   // The precise transmit time `tx` (raw NTP) of the answer whose receive
@@ -141,12 +148,20 @@ class ClientTable {
   std::uint64_t replaced() const { return replaced_; }
 
  private:
-  std::size_t bucket_of(const ClientKey& key) const;
+  // The address hash: a 64 x 64 -> 128-bit product of the address halves,
+  // each first mixed with a secret key, folded to 64 bits (as wyhash does):
+  // one multiplication, and without the keys which addresses share a bucket
+  // cannot be known from outside.
+  static std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
+  }
   void swap(ClientTable& other) noexcept;
 
   ClientEntry* entries_ = nullptr;
   std::size_t mask_ = 0;          // capacity - 1
-  std::uint64_t seed_ = 0;
+  std::uint64_t bucket_mask_ = 0;  // capacity / kWays - 1
+  std::uint64_t key0_ = 0, key1_ = 0;  // from the seed; never 0
   std::uint64_t replaced_ = 0;
 };
 

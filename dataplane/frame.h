@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -100,6 +101,24 @@ inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
   ip.checksum.set(c);
 }
 
+// What the worker learnt of an untagged IPv4 frame's source before
+// processing it, for a whole burst at once: its access-list actions and,
+// under a `limited` rule, its client-table bucket (already being loaded;
+// NtpRequest::kNoBucket otherwise). Left uninitialized by construction: a
+// burst's worth is set only where known.
+struct SourceHint {
+  std::uint32_t bucket;
+  std::uint8_t acl_other;    // AclActions::other
+  std::uint8_t acl_ntpport;  // AclActions::ntpport
+  void set(AclActions a, std::uint32_t b) {
+    bucket = b;
+    acl_other = a.other;
+    acl_ntpport = a.ntpport;
+  }
+  std::uint8_t acl_for_port(std::uint16_t port) const { return AclActions{acl_other, acl_ntpport}.for_port(port); }
+};
+static_assert(std::is_trivially_default_constructible_v<SourceHint>);
+
 class FrameProcessor {
  public:
   explicit FrameProcessor(LocalConfig config) : config_(std::move(config)) { count_addresses(); }
@@ -107,8 +126,11 @@ class FrameProcessor {
   // `frame` is the buffer holding the frame: its first `length` octets are
   // the frame, and it may be longer (room to pad an answer to 60 octets).
   // `rx` is the frame's receive time; `now` gives the NTP transmit time.
+  // `hint`, for an untagged IPv4 frame: what is known of its source under
+  // the current access list (nullptr: looked up here).
   template <class Now>
-  Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now);
+  Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now,
+                  const SourceHint* hint = nullptr);
 
   // What the last kUpstream verdict was about.
   const UpstreamInfo& upstream() const { return upstream_; }
@@ -149,7 +171,17 @@ class FrameProcessor {
   // our addresses, with valid checksums. Anything else, or anything wrong,
   // returns false and takes the general path, which classifies and counts it.
   template <class Now>
-  bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, Verdict& out);
+  bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, const SourceHint* hint,
+                 Verdict& out);
+  // The request's restrict actions and client bucket: from the hint, else looked up.
+  void restrict_request(NtpRequest& req, bool v6, const SourceHint* hint) const {
+    if (hint != nullptr) {
+      req.acl = hint->acl_for_port(req.src_port);
+      req.client_bucket = hint->bucket;
+    } else if (acl_ != nullptr) {
+      req.acl = (v6 ? acl_->lookup6(req.client) : acl_->lookup4(req.client)).for_port(req.src_port);
+    }
+  }
   // Everything but the NTP answer itself, which needs the caller's clock.
   Verdict classify(wire::MutableBytes frame, std::size_t length, Ntp& ntp, std::size_t& l3, std::size_t& l4, bool& v6);
   Verdict dispatch_udp(const wire::UdpView& udp, const std::uint8_t* src, const std::uint8_t* dst,
@@ -171,7 +203,8 @@ class FrameProcessor {
 };
 
 template <class Now>
-bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, Verdict& out) {
+bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now,
+                               const SourceHint* hint, Verdict& out) {
   constexpr std::size_t kL3 = 14, kL4 = kL3 + 20, kNtp = kL4 + 8, kLength = kNtp + 48;
   if (length != kLength || frame.size() < kLength) return false;
   std::uint8_t* f = frame.data();
@@ -201,10 +234,9 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
   if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
 
-  const std::uint16_t src_port = udp->src_port.get();
-  const std::uint8_t acl = acl_ != nullptr ? acl_->lookup4(f + kL3 + 12).for_port(src_port) : 0;
-  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), src_port, rx, f + kL3 + 12, 4, acl},
-                                          wire::MutableBytes(f + kNtp, 48), now);
+  NtpRequest req{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx, f + kL3 + 12, 4};
+  restrict_request(req, false, hint);
+  const NtpResponse r = responder_.handle(req, wire::MutableBytes(f + kNtp, 48), now);
   if (!answered(r.outcome)) {
     out = Verdict{Action::kDrop, counter_for(r.outcome)};
     return true;
@@ -224,10 +256,11 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
 }
 
 template <class Now>
-Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now) {
+Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now,
+                                const SourceHint* hint) {
   if (config_.fast_path) {
     Verdict fast;
-    if (fast_ntp4(frame, length, rx, now, fast)) return fast;
+    if (fast_ntp4(frame, length, rx, now, hint, fast)) return fast;
   }
   Ntp ntp{};
   std::size_t l3 = 0, l4 = 0;
@@ -237,9 +270,10 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
 
   // An NTP request for us: answer into the UDP payload, in place.
   wire::MutableBytes out = frame.subspan(l4 + 8);
-  std::uint8_t acl = 0;
-  if (acl_ != nullptr) acl = (v6 ? acl_->lookup6(ntp.src) : acl_->lookup4(ntp.src)).for_port(ntp.src_port);
-  const NtpResponse r = responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length, acl}, out, now);
+  NtpRequest req{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length};
+  // The hint is about the address at an untagged IPv4 frame's fixed offset.
+  restrict_request(req, v6, !v6 && ntp.src == frame.data() + 26 ? hint : nullptr);
+  const NtpResponse r = responder_.handle(req, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));

@@ -35,10 +35,40 @@ enum class RateVerdict : std::uint8_t {
   kLimitedKod,  // answer with a KoD RATE (when the rule says kod), else drop
 };
 
+// Parameter limits accepted from configuration.
+inline constexpr int kMinAverageLog2 = 0, kMaxAverageLog2 = 16;   // ntpd: 1 s .. 18 h
+inline constexpr int kMinIntervalLog2 = -4, kMaxIntervalLog2 = 12;  // 1/16 s .. 68 min
+inline constexpr int kMaxBurst = 255;
+inline constexpr int kMaxLeak = 4;
+
+// A configuration's parameters clamped to those limits and turned into the
+// constants the arithmetic needs, once when the table is published rather
+// than on every request.
+struct RateParams {
+  RateParams() : RateParams(shm::AclRateLimit{}) {}
+  explicit RateParams(const shm::AclRateLimit& p);
+
+  bool chrony = false;
+  // ntpd style, in seconds: 2^A, the bucket's size 8 * 2^A, `minimum`.
+  std::int64_t head = 0, limit = 0, minimum = 0;
+  // chrony style, in 1/256 s: one request's cost 2^I, the bucket's size
+  // B * 2^I; a limited request leaks through when random & leak_mask is 0
+  // (no leak: leaks is false).
+  std::int64_t cost = 0, cap = 0;
+  std::uint32_t leak_mask = 0;
+  bool leaks = false;
+  std::int8_t kod_min_poll = 0;  // kod_min_poll() of the configuration
+};
+
 // One request from a client whose credit is `credit`, last seen at
 // `previous` (raw NTP; ignored when `fresh`: the client was not in the table),
-// arriving at `now`. Updates `credit`. `random` is a uniformly distributed
-// 32-bit value (chrony style only).
+// arriving at `now`. Updates `credit`. `random()` gives a uniformly
+// distributed 32-bit value; it is called only when a chrony-style limited
+// request may leak.
+template <class Random>
+RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
+                       std::uint64_t now, Random&& random);
+// The same with the configuration as published and the random value given.
 RateVerdict rate_limit(const shm::AclRateLimit& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
                        std::uint64_t now, std::uint32_t random);
 
@@ -46,10 +76,63 @@ RateVerdict rate_limit(const shm::AclRateLimit& p, std::int32_t& credit, std::ui
 // (ntp_minpoll), chrony's `ratelimit interval`.
 std::int8_t kod_min_poll(const shm::AclRateLimit& p);
 
-// Parameter limits accepted from configuration.
-inline constexpr int kMinAverageLog2 = 0, kMaxAverageLog2 = 16;   // ntpd: 1 s .. 18 h
-inline constexpr int kMinIntervalLog2 = -4, kMaxIntervalLog2 = 12;  // 1/16 s .. 68 min
-inline constexpr int kMaxBurst = 255;
-inline constexpr int kMaxLeak = 4;
+namespace detail {
+
+// Whole seconds (ntpd: rounded to nearest) or 1/256 s (chrony) since the
+// previous request, not above `max`; a clock that went back counts as 0.
+inline std::int64_t elapsed_units(std::uint64_t now, std::uint64_t previous, unsigned shift, std::uint64_t round,
+                                  std::uint64_t max) {
+  const std::uint64_t elapsed = now - previous;
+  if (elapsed >= (std::uint64_t{1} << 63)) return 0;
+  const std::uint64_t units = (elapsed + round) >> shift;
+  return static_cast<std::int64_t>(units < max ? units : max);
+}
+
+}  // namespace detail
+
+template <class Random>
+RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
+                       std::uint64_t now, Random&& random) {
+  if (!p.chrony) {
+    if (fresh) {
+      credit = 0;
+      return RateVerdict::kPass;
+    }
+    const std::int64_t interval = detail::elapsed_units(now, previous, 32, 0x8000'0000ULL, std::uint64_t{1} << 31);
+    const std::int64_t left = credit - interval;
+    const std::int64_t drained = left > 0 ? left : 0;
+    const std::int64_t leak = drained + p.head;
+    if (interval + 1 >= p.minimum && leak < p.limit) {
+      credit = static_cast<std::int32_t>(leak - 2);
+      return RateVerdict::kPass;
+    }
+    if (drained < p.limit) {
+      credit = static_cast<std::int32_t>(p.limit + p.head);
+      return RateVerdict::kLimitedKod;
+    }
+    credit = static_cast<std::int32_t>(drained);
+    return RateVerdict::kLimited;
+  }
+  std::int64_t c = p.cap;
+  if (!fresh) {
+    const std::int64_t refilled =
+        credit + detail::elapsed_units(now, previous, 24, 0, static_cast<std::uint64_t>(p.cap) * 2);
+    c = refilled < p.cap ? refilled : p.cap;
+  }
+  RateVerdict v;
+  if (c >= p.cost) {
+    c -= p.cost;
+    v = RateVerdict::kPass;
+  } else if (p.leaks && (random() & p.leak_mask) == 0) {
+    v = RateVerdict::kPass;  // leaked: costs nothing
+  } else if (c >= 0) {
+    c -= p.cost;
+    v = RateVerdict::kLimitedKod;
+  } else {
+    v = RateVerdict::kLimited;
+  }
+  credit = static_cast<std::int32_t>(c);
+  return v;
+}
 
 }  // namespace linetime::dataplane

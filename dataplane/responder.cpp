@@ -125,26 +125,29 @@ NtpResponse Responder::answer_plain(const NtpRequest& req, wire::NtpHeader* r, C
   return answer_basic(q, r, req.rx, now);
 }
 
-NtpResponse Responder::answer_limited(const NtpRequest& req, wire::NtpHeader* r, wire::MutableBytes out, ClockRef now,
-                                      bool authenticated) {
-  const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
+bool Responder::pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused) {
   // Without a client table nothing can be remembered: answered unlimited
   // (the dataplane says so at start).
-  if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) {
-    return authenticated ? answer_authenticated(req, out, now) : answer_plain(req, r, now, ClientTable::kNoSlot);
-  }
+  if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return true;
   if (req.rx != last_rx_) convert_rx(req.rx);
-  const ClientTable::Touch t = clients_->touch(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
+  const ClientKey key = ClientKey::from_address(req.client, req.client_length);
+  const ClientTable::Touch t = req.client_bucket != NtpRequest::kNoBucket
+                                   ? clients_->touch_at(req.client_bucket, key, last_rx_raw_)
+                                   : clients_->touch(key, last_rx_raw_);
   ClientEntry& e = clients_->entry(t.slot);
-  const RateVerdict v = dataplane::rate_limit(rate_, e.credit, t.previous, t.fresh, last_rx_raw_, next_random());
+  const RateVerdict v =
+      dataplane::rate_limit(rate_params_, e.credit, t.previous, t.fresh, last_rx_raw_, [this] { return next_random(); });
   if (v == RateVerdict::kPass) {
-    return authenticated ? answer_authenticated(req, out, now, t.slot) : answer_plain(req, r, now, t.slot);
+    slot = t.slot;
+    return true;
   }
   if (v == RateVerdict::kLimitedKod && (req.acl & kActKod) != 0) {
-    write_kod(q, r, kod_min_poll(rate_));
-    return {NtpOutcome::kAnsweredKod, sizeof(wire::NtpHeader)};
+    write_kod(*reinterpret_cast<const wire::NtpHeader*>(req.payload.data()), r, rate_params_.kod_min_poll);
+    refused = {NtpOutcome::kAnsweredKod, sizeof(wire::NtpHeader)};
+  } else {
+    refused = {NtpOutcome::kDropRateLimited, 0};
   }
-  return {NtpOutcome::kDropRateLimited, 0};
+  return false;
 }
 
 NtpResponse Responder::answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,

@@ -118,6 +118,10 @@ struct NtpRequest {
   // AclAction bits of the client's restrict rule for this source port; 0:
   // none apply.
   std::uint8_t acl = 0;
+  // The client's bucket in the client table when already known
+  // (ClientTable::prefetch), else kNoBucket.
+  std::uint32_t client_bucket = kNoBucket;
+  static constexpr std::uint32_t kNoBucket = 0xFFFF'FFFF;
 };
 
 // Set in a tx_slot (NtpResponse, Verdict) when the answer is interleaved: its
@@ -167,7 +171,10 @@ class Responder {
   ClientTable* clients() const { return clients_; }
 
   // How `limited` clients are limited (from the published access list).
-  void set_rate_limit(const shm::AclRateLimit& rate) { rate_ = rate; }
+  void set_rate_limit(const shm::AclRateLimit& rate) {
+    rate_ = rate;
+    rate_params_ = RateParams(rate);
+  }
   const shm::AclRateLimit& rate_limit() const { return rate_; }
   // The trusted keys (not owned), or nullptr: every MAC gets a crypto-NAK.
   void set_keys(const auth::KeyTable* keys) { keys_ = keys; }
@@ -213,10 +220,11 @@ class Responder {
   // interleaved mode.
   NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now,
                              std::uint32_t slot = ClientTable::kNoSlot);
-  // A request under a `limited` rule: out of line for the same reason.
-  // `authenticated`: it carries a MAC still to be verified.
-  NtpResponse answer_limited(const NtpRequest& req, wire::NtpHeader* r, wire::MutableBytes out, ClockRef now,
-                             bool authenticated);
+  // A request under a `limited` rule, out of line for the same reason:
+  // true when it may be answered, with `slot` its entry in the client table
+  // (kNoSlot without a table: then nothing is limited); false with the
+  // refusal in `refused` (a KoD RATE written to `r`, or a drop).
+  bool pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused);
   // A request with a MAC: verified, then answered with a MAC or a crypto-NAK.
   NtpResponse answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,
                                    std::uint32_t slot = ClientTable::kNoSlot);
@@ -253,6 +261,7 @@ class Responder {
   bool synchronized_ = false;
   ClientTable* clients_ = nullptr;
   shm::AclRateLimit rate_{};
+  RateParams rate_params_{};
   const auth::KeyTable* keys_ = nullptr;
   std::uint32_t random_ = 0x9E3779B9u;
 
@@ -304,16 +313,21 @@ NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r
 
 template <class Now>
 NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now&& now) {
-  const NtpOutcome verdict = req.acl == 0 ? check(req) : check_restricted(req);
+  constexpr std::uint8_t kRefusing = kActIgnore | kActNoserve | kActVersion | kActNotrust;
+  const NtpOutcome verdict = (req.acl & kRefusing) == 0 ? check(req) : check_restricted(req);
   const bool authenticated = verdict == NtpOutcome::kAnsweredAuthenticated;
   if (verdict != NtpOutcome::kAnswered && !authenticated) return {verdict, 0};
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
-  if ((req.acl & kActLimited) != 0) [[unlikely]] return answer_limited(req, r, out, ClockRef::of(now), authenticated);
-  if (authenticated) [[unlikely]] return answer_authenticated(req, out, ClockRef::of(now));
-  if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now));
+  std::uint32_t slot = ClientTable::kNoSlot;
+  if ((req.acl & kActLimited) != 0) [[unlikely]] {
+    NtpResponse refused;
+    if (!pass_limit(req, r, slot, refused)) return refused;
+  }
+  if (authenticated) [[unlikely]] return answer_authenticated(req, out, ClockRef::of(now), slot);
+  if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now), slot);
   return answer_basic(*q, r, req.rx, now);
 }
 

@@ -97,19 +97,39 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
   return done;
 }
 
-void Worker::prefetch_clients(rte_mbuf* const* rx, std::uint16_t n) const {
+std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints) const {
+  static_assert(kBurst <= 32);
   // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
-  // Anything else is looked up without the head start.
+  // Anything else is looked up when it is processed.
   constexpr std::size_t kEth = sizeof(wire::EthernetHeader);
+  const AccessControl& acl = *proc_.acl();
+  const bool limits = clients_.enabled() && acl.limits();
+  std::uint32_t source[kBurst] = {};
+  std::uint16_t index[kBurst];
+  unsigned k = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     const auto* f = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
     const std::size_t len = rte_pktmbuf_data_len(rx[i]);
     if (len >= kEth + 20 && f[12] == 0x08 && f[13] == 0x00) {
-      clients_.prefetch(ClientKey::from_address(f + kEth + 12, 4));
-    } else if (len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
-      clients_.prefetch(ClientKey::from_address(f + kEth + 8, 16));
+      source[k] = reinterpret_cast<const wire::Be32*>(f + kEth + 12)->get();
+      index[k++] = i;
+    } else if (limits && len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
+      clients_.prefetch(ClientKey::from_ipv6(f + kEth + 8));
     }
   }
+  AclActions actions[kBurst];
+  acl.lookup4_bulk(source, actions, k);
+  std::uint32_t known = 0;
+  for (unsigned j = 0; j < k; ++j) {
+    std::uint32_t bucket = NtpRequest::kNoBucket;
+    if (limits && ((actions[j].other | actions[j].ntpport) & kActLimited) != 0) {
+      const auto* f = rte_pktmbuf_mtod(rx[index[j]], const std::uint8_t*);
+      bucket = clients_.prefetch(ClientKey::from_ipv4(f + kEth + 12));
+    }
+    hints[index[j]].set(actions[j], bucket);
+    known |= std::uint32_t{1} << index[j];
+  }
+  return known;
 }
 
 unsigned Worker::poll_once() {
@@ -135,7 +155,8 @@ unsigned Worker::poll_once() {
   std::uint32_t pending_slot[kBurst];
   std::uint64_t pending_rx[kBurst];
   std::uint16_t npending = 0;
-  if (clients_.enabled() && proc_.acl() != nullptr && proc_.acl()->limits()) prefetch_clients(rx, n);
+  SourceHint hints[kBurst];
+  const std::uint32_t hinted = proc_.acl() != nullptr ? look_up_sources(rx, n, hints) : 0;
 
   for (std::uint16_t i = 0; i < n; ++i) {
     rte_mbuf* m = rx[i];
@@ -144,7 +165,9 @@ unsigned Worker::poll_once() {
     const std::size_t room = m->buf_len - m->data_off;
     // The transmit timestamp is stamped again just before tx_burst; the
     // receive time stands in for it meanwhile.
-    const Verdict v = proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc, [rx_utc] { return rx_utc; });
+    const Verdict v =
+        proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc, [rx_utc] { return rx_utc; },
+                      (hinted >> i & 1) != 0 ? &hints[i] : nullptr);
     count(v.counter);
     switch (v.action) {
       case Action::kTransmit:

@@ -93,9 +93,12 @@ class Worker {
 
  private:
   void refresh();
-  // Rate limiting finds every client in a table far larger than the caches:
-  // the burst's buckets are fetched first, so their misses overlap.
-  void prefetch_clients(rte_mbuf* const* rx, std::uint16_t n) const;
+  // With an access list: the restrict actions of the burst's untagged IPv4
+  // sources in one bulk lookup, into hints[i]; returns which hints are set
+  // (bit i: frame i). Rate limiting finds every client in a table far larger
+  // than the caches: the buckets of limited clients (IPv6 ones too) are
+  // fetched first, so their misses overlap.
+  std::uint32_t look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints) const;
   hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
   void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
   // Returns how many tx_burst took; the rest are counted and freed.

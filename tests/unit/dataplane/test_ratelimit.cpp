@@ -135,6 +135,36 @@ TEST(RateLimitChrony, LeakAnswersOneInFourWithAFixedSeed) {
   EXPECT_LT(passed, 1100);
 }
 
+TEST(RateLimitChrony, RandomIsDrawnOnlyForALimitedRequestThatMayLeak) {
+  shm::AclRateLimit p;
+  p.style = shm::RateStyle::kChrony;
+  p.interval_log2 = 0;
+  p.burst = 2;
+  p.leak = 1;
+  const RateParams params(p);
+  EXPECT_EQ(params.cost, 256);
+  EXPECT_EQ(params.cap, 512);
+  EXPECT_EQ(params.leak_mask, 1u);
+  EXPECT_EQ(params.kod_min_poll, 0);
+  int draws = 0;
+  auto random = [&draws] {
+    ++draws;
+    return std::uint32_t{1};  // odd: never leaks with leak 1
+  };
+  std::int32_t credit = 0;
+  const std::uint64_t t = std::uint64_t{1000} << 32;
+  EXPECT_EQ(rate_limit(params, credit, 0, true, t, random), RateVerdict::kPass);
+  EXPECT_EQ(rate_limit(params, credit, t, false, t, random), RateVerdict::kPass);
+  EXPECT_EQ(draws, 0);
+  EXPECT_EQ(rate_limit(params, credit, t, false, t, random), RateVerdict::kLimitedKod);
+  EXPECT_EQ(draws, 1);
+  // Without leak nothing is drawn at all.
+  p.leak = 0;
+  credit = 0;
+  EXPECT_EQ(rate_limit(RateParams(p), credit, t, false, t, random), RateVerdict::kLimitedKod);
+  EXPECT_EQ(draws, 1);
+}
+
 TEST(ClientTable, RateStateSharesTheInterleavedEntry) {
   auto t = ClientTable::create(64, 99);
   ASSERT_TRUE(t.has_value());
