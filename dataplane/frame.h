@@ -234,9 +234,17 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
   if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
 
-  NtpRequest req{wire::Bytes(f + kNtp, 48), udp->src_port.get(), rx, f + kL3 + 12, 4};
-  restrict_request(req, false, hint);
-  const NtpResponse r = responder_.handle(req, wire::MutableBytes(f + kNtp, 48), now);
+  const std::uint16_t src_port = udp->src_port.get();
+  std::uint8_t acl = 0;
+  std::uint32_t bucket = NtpRequest::kNoBucket;
+  if (hint != nullptr) {
+    acl = hint->acl_for_port(src_port);
+    bucket = hint->bucket;
+  } else if (acl_ != nullptr) [[unlikely]] {
+    acl = acl_->lookup4(f + kL3 + 12).for_port(src_port);
+  }
+  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), src_port, rx, f + kL3 + 12, 4, acl, bucket},
+                                          wire::MutableBytes(f + kNtp, 48), now);
   if (!answered(r.outcome)) {
     out = Verdict{Action::kDrop, counter_for(r.outcome)};
     return true;

@@ -36,7 +36,8 @@ read -r plain loop harness <<<"$(per_request BM_DataplaneLoop BM_HarnessOnly)"
 echo "instructions per request: loop $loop, harness $harness, dataplane $plain"
 [ "${1:-}" = "--plain" ] && exit 0
 variants="BM_DataplaneLoopAcl10k:BM_HarnessOnly BM_DataplaneLoopAcl100k:BM_HarnessOnly
-          BM_DataplaneLoopAclRate10M:BM_HarnessRotating BM_DataplaneLoopAuthAes:BM_HarnessAuth"
+          BM_DataplaneLoopAclRate100k:BM_HarnessRotating BM_DataplaneLoopAclRate10M:BM_HarnessRotating
+          BM_DataplaneLoopAuthAes:BM_HarnessAuth"
 [ "${1:-}" = "--auth" ] && variants="BM_DataplaneLoopAuthAes:BM_HarnessAuth"
 for variant in $variants; do
   read -r own loop harness <<<"$(per_request "${variant%%:*}" "${variant##*:}")"
