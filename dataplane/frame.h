@@ -173,14 +173,16 @@ class FrameProcessor {
   template <class Now>
   bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, const SourceHint* hint,
                  Verdict& out);
-  // The request's restrict actions and client bucket: from the hint, else looked up.
-  void restrict_request(NtpRequest& req, bool v6, const SourceHint* hint) const {
-    if (hint != nullptr) {
-      req.acl = hint->acl_for_port(req.src_port);
-      req.client_bucket = hint->bucket;
-    } else if (acl_ != nullptr) {
-      req.acl = (v6 ? acl_->lookup6(req.client) : acl_->lookup4(req.client)).for_port(req.src_port);
-    }
+  // A request's restrict actions (NtpRequest::acl) and client bucket
+  // (NtpRequest::client_bucket): from the hint, else looked up.
+  struct Restriction {
+    std::uint8_t acl = 0;
+    std::uint32_t bucket = NtpRequest::kNoBucket;
+  };
+  Restriction restriction(const std::uint8_t* src, bool v6, std::uint16_t port, const SourceHint* hint) const {
+    if (hint != nullptr) return {hint->acl_for_port(port), hint->bucket};
+    if (acl_ == nullptr) return {};
+    return {(v6 ? acl_->lookup6(src) : acl_->lookup4(src)).for_port(port)};
   }
   // Everything but the NTP answer itself, which needs the caller's clock.
   Verdict classify(wire::MutableBytes frame, std::size_t length, Ntp& ntp, std::size_t& l3, std::size_t& l4, bool& v6);
@@ -235,16 +237,10 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
 
   const std::uint16_t src_port = udp->src_port.get();
-  std::uint8_t acl = 0;
-  std::uint32_t bucket = NtpRequest::kNoBucket;
-  if (hint != nullptr) {
-    acl = hint->acl_for_port(src_port);
-    bucket = hint->bucket;
-  } else if (acl_ != nullptr) [[unlikely]] {
-    acl = acl_->lookup4(f + kL3 + 12).for_port(src_port);
-  }
-  const NtpResponse r = responder_.handle(NtpRequest{wire::Bytes(f + kNtp, 48), src_port, rx, f + kL3 + 12, 4, acl, bucket},
-                                          wire::MutableBytes(f + kNtp, 48), now);
+  const Restriction x = restriction(f + kL3 + 12, false, src_port, hint);
+  const NtpResponse r = responder_.handle(
+      NtpRequest{wire::Bytes(f + kNtp, 48), src_port, rx, f + kL3 + 12, 4, x.acl, x.bucket}, wire::MutableBytes(f + kNtp, 48),
+      now);
   if (!answered(r.outcome)) {
     out = Verdict{Action::kDrop, counter_for(r.outcome)};
     return true;
@@ -278,10 +274,10 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
 
   // An NTP request for us: answer into the UDP payload, in place.
   wire::MutableBytes out = frame.subspan(l4 + 8);
-  NtpRequest req{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length};
   // The hint is about the address at an untagged IPv4 frame's fixed offset.
-  restrict_request(req, v6, !v6 && ntp.src == frame.data() + 26 ? hint : nullptr);
-  const NtpResponse r = responder_.handle(req, out, now);
+  const Restriction x = restriction(ntp.src, v6, ntp.src_port, !v6 && ntp.src == frame.data() + 26 ? hint : nullptr);
+  const NtpResponse r =
+      responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length, x.acl, x.bucket}, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};
   v.counter = counter_for(r.outcome);
   v.length = static_cast<std::uint16_t>(finish_ntp(frame, l3, l4, v6, r.length));
