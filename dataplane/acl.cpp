@@ -99,32 +99,9 @@ std::uint8_t encode_actions(std::uint8_t a) {
   return static_cast<std::uint8_t>(notrust + ((a & kActVersion) != 0 ? 1 : 0) + 2 * limit);
 }
 
-namespace {
-constexpr std::uint8_t decode_actions(unsigned code) {
-  if (code == 6) return kActIgnore;
-  if (code == 7) return kActNoserve;
-  if (code > 13) return kActIgnore;  // not a code encode_actions makes
-  std::uint8_t a = code >= 8 ? kActNotrust : 0;
-  code &= 7;
-  const unsigned limit = code / 2;
-  if ((code & 1) != 0) a |= kActVersion;
-  if (limit >= 1) a |= kActLimited;
-  if (limit == 2) a |= kActKod;
-  return a;
-}
-}  // namespace
-
 std::uint8_t encode_pair(AclActions a) {
   return static_cast<std::uint8_t>(encode_actions(a.other) << 4 | encode_actions(a.ntpport));
 }
-
-constexpr auto kPairActions = [] {
-  std::array<AclActions, kActionPairCodes> t{};
-  for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 4), decode_actions(c & 15)};
-  return t;
-}();
-
-AclActions decode_pair(std::uint8_t code) { return kPairActions[code]; }
 
 AclRule AclRule::default_rule(std::uint32_t flags, std::uint8_t family) {
   AclRule r;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <map>
 #include <span>
@@ -61,8 +62,30 @@ struct AclActions {
 // the codes stay below 128, which DPDK's 1-byte next hops can hold.
 std::uint8_t encode_actions(std::uint8_t actions);
 std::uint8_t encode_pair(AclActions a);
-AclActions decode_pair(std::uint8_t code);
 inline constexpr unsigned kActionPairCodes = 256;
+
+namespace detail {
+constexpr std::uint8_t decode_actions(unsigned code) {
+  if (code == 6) return kActIgnore;
+  if (code == 7) return kActNoserve;
+  if (code > 13) return kActIgnore;  // not a code encode_actions makes
+  std::uint8_t a = code >= 8 ? kActNotrust : 0;
+  code &= 7;
+  const unsigned limit = code / 2;
+  if ((code & 1) != 0) a |= kActVersion;
+  if (limit >= 1) a |= kActLimited;
+  if (limit == 2) a |= kActKod;
+  return a;
+}
+inline constexpr auto kPairActions = [] {
+  std::array<AclActions, kActionPairCodes> t{};
+  for (unsigned c = 0; c < kActionPairCodes; ++c) t[c] = AclActions{decode_actions(c >> 4), decode_actions(c & 15)};
+  return t;
+}();
+}  // namespace detail
+
+// In line: the bulk lookup decodes every request's next hop.
+inline AclActions decode_pair(std::uint8_t code) { return detail::kPairActions[code]; }
 
 // One `restrict` line, as the dataplane takes it (the control converts
 // control::RestrictRule; see restrict_file.h).

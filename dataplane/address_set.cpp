@@ -5,7 +5,6 @@
 
 namespace linetime::dataplane {
 
-bool AddressSet::has(wire::Ipv4Address a) const { return std::find(ipv4.begin(), ipv4.end(), a) != ipv4.end(); }
 bool AddressSet::has(const wire::Ipv6Address& a) const { return std::find(ipv6.begin(), ipv6.end(), a) != ipv6.end(); }
 
 void AddressSet::add(wire::Ipv4Address a) {

@@ -11,6 +11,7 @@
 // boundaries.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +26,7 @@ struct AddressSet {
   std::vector<wire::Ipv4Address> ipv4;
   std::vector<wire::Ipv6Address> ipv6;
 
-  bool has(wire::Ipv4Address a) const;
+  bool has(wire::Ipv4Address a) const { return std::ranges::find(ipv4, a) != ipv4.end(); }  // in line: per request
   bool has(const wire::Ipv6Address& a) const;
   // Adds `a` unless it is already there.
   void add(wire::Ipv4Address a);

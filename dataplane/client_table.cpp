@@ -12,12 +12,6 @@ namespace {
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-std::uint64_t load_be64(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-  return v;
-}
-
 // SplitMix64's finaliser: every input bit moves every output bit.
 std::uint64_t mix(std::uint64_t x) {
   x ^= x >> 30;
@@ -29,13 +23,6 @@ std::uint64_t mix(std::uint64_t x) {
 
 }  // namespace
 
-ClientKey ClientKey::from_ipv4(const std::uint8_t* a) {
-  return ClientKey{0, 0x0000'FFFF'0000'0000ULL | std::uint64_t{a[0]} << 24 | std::uint64_t{a[1]} << 16 |
-                          std::uint64_t{a[2]} << 8 | a[3]};
-}
-
-ClientKey ClientKey::from_ipv6(const std::uint8_t* a) { return ClientKey{load_be64(a), load_be64(a + 8)}; }
-
 Expected<ClientTable, std::string> ClientTable::create(std::size_t capacity, std::uint64_t seed, bool prefault) {
   if (capacity > kMaxCapacity) {
     return unexpected("a client table of " + std::to_string(capacity) + " entries is more than the " +
@@ -43,7 +30,7 @@ Expected<ClientTable, std::string> ClientTable::create(std::size_t capacity, std
   }
   std::size_t n = kWays;
   while (n < capacity) n <<= 1;
-  const std::size_t bytes = n * sizeof(ClientEntry);
+  const std::size_t bytes = n * kBytesPerClient;
   // Anonymous memory comes zeroed: every entry starts free. Tables of 2 MiB
   // and more are asked for in transparent huge pages, aligned to them: random
   // lookups over hundreds of MiB otherwise miss the TLB on nearly every request.
@@ -71,77 +58,66 @@ Expected<ClientTable, std::string> ClientTable::create(std::size_t capacity, std
     for (std::size_t off = 0; off < bytes; off += 4096) c[off] = 0;
   }
   ClientTable t;
-  t.entries_ = static_cast<ClientEntry*>(p);
+  t.buckets_ = static_cast<ClientBucket*>(p);
+  t.times_ = reinterpret_cast<ClientTimes*>(t.buckets_ + n / kWays);
   t.mask_ = n - 1;
   t.bucket_mask_ = n / kWays - 1;
   t.key0_ = mix(seed) | 1;
   t.key1_ = mix(seed ^ 0x9E37'79B9'7F4A'7C15ULL) | 1;
+  t.key2_ = mix(seed ^ 0x3C6E'F372'FE94'F82AULL) | 1;
+  t.key3_ = mix(seed ^ 0xDAA6'6D2C'7DDF'743FULL) | 1;
   return t;
 }
 
 ClientTable::~ClientTable() {
-  if (entries_ != nullptr) ::munmap(entries_, bytes());
+  if (buckets_ != nullptr) ::munmap(buckets_, bytes());
 }
 
 void ClientTable::swap(ClientTable& other) noexcept {
-  std::swap(entries_, other.entries_);
+  std::swap(buckets_, other.buckets_);
+  std::swap(times_, other.times_);
   std::swap(mask_, other.mask_);
   std::swap(bucket_mask_, other.bucket_mask_);
   std::swap(key0_, other.key0_);
   std::swap(key1_, other.key1_);
+  std::swap(key2_, other.key2_);
+  std::swap(key3_, other.key3_);
   std::swap(replaced_, other.replaced_);
 }
 
-std::uint32_t ClientTable::prefetch(const ClientKey& key) const {
-  const std::uint32_t n = bucket(key);
-  const auto* b = reinterpret_cast<const char*>(entries_ + std::size_t{n} * kWays);
-  static_assert(kWays * sizeof(ClientEntry) == 3 * 64);
-  __builtin_prefetch(b, 1);
-  __builtin_prefetch(b + 64, 1);
-  __builtin_prefetch(b + 128, 1);
-  return n;
-}
-
-ClientTable::Touch ClientTable::touch_at(std::uint32_t bucket, const ClientKey& key, std::uint64_t now) {
-  ClientEntry* b = entries_ + std::size_t{bucket} * kWays;
-  for (std::size_t i = 0; i < kWays; ++i) {
-    if (b[i].seen != 0 && b[i].key == key) {
-      Touch t{static_cast<std::uint32_t>(b + i - entries_), false, b[i].seen};
-      b[i].seen = now;
-      if (b[i].requests != ~std::uint32_t{0}) ++b[i].requests;
-      return t;
-    }
-  }
-  // A free entry, else the one seen longest ago (NTP timestamps compared by
-  // their difference, which survives the era rollover).
-  ClientEntry* take = &b[0];
-  std::uint64_t oldest_age = 0;
-  for (std::size_t i = 0; i < kWays; ++i) {
-    if (b[i].seen == 0) {
-      take = &b[i];
+ClientTable::Touch ClientTable::replace(std::uint32_t bucket, std::uint64_t tag, std::uint32_t now_seen) {
+  // A free entry, else the one seen longest ago.
+  ClientBucket& b = buckets_[bucket];
+  std::uint32_t take = 0;
+  std::uint32_t oldest_age = 0;
+  bool free = false;
+  for (std::uint32_t i = 0; i < kWays; ++i) {
+    if (b.tag[i] == 0) {
+      take = i;
+      free = true;
       break;
     }
-    const std::uint64_t age = now - b[i].seen;
+    const std::uint32_t age = now_seen - b.seen[i];
     if (age > oldest_age) {
       oldest_age = age;
-      take = &b[i];
+      take = i;
     }
   }
-  if (take->seen != 0) ++replaced_;
-  *take = ClientEntry{};
-  take->key = key;
-  take->seen = now;
-  take->requests = 1;
-  return Touch{static_cast<std::uint32_t>(take - entries_), true, 0};
+  if (!free) ++replaced_;
+  b.tag[take] = tag;
+  b.seen[take] = now_seen;
+  b.credit[take] = 0;
+  return Touch{bucket * static_cast<std::uint32_t>(kWays) + take, true, 0, &b.credit[take]};
 }
 
-const ClientEntry* ClientTable::find(const ClientKey& key) const {
-  if (entries_ == nullptr) return nullptr;
-  const ClientEntry* b = entries_ + std::size_t{bucket(key)} * kWays;
-  for (std::size_t i = 0; i < kWays; ++i) {
-    if (b[i].seen != 0 && b[i].key == key) return &b[i];
+std::uint32_t ClientTable::find_slot(const ClientKey& key) const {
+  if (buckets_ == nullptr) return kNoSlot;
+  const std::uint32_t n = bucket(key);
+  const std::uint64_t tag = this->tag(key);
+  for (std::uint32_t i = 0; i < kWays; ++i) {
+    if (buckets_[n].tag[i] == tag) return n * static_cast<std::uint32_t>(kWays) + i;
   }
-  return nullptr;
+  return kNoSlot;
 }
 
 }  // namespace linetime::dataplane

@@ -10,13 +10,19 @@
 // was last seen and its credit.
 //
 // Layout: a fixed-size open-addressing hash table allocated once at start,
-// 48 bytes per client (16-byte address, three 8-byte NTP timestamps, the
-// credit and a request count), in buckets of 4 entries = 192 bytes = three
-// cache lines. A client lives in the bucket its hashed address selects; when
-// the bucket is full the entry seen least recently is replaced: eviction is
-// graceful (an evicted client starts afresh: answered basic once more, and
-// with a full rate-limit allowance) and needs no lock and no sweep.
-// 1 Mi entries take 48 MiB per lcore, 16 Mi (10 M clients) 768 MiB. RSS keeps
+// 32 bytes per client, in buckets of 4 clients. A bucket's hot part is one
+// cache line: each client's 64-bit tag, when it was last seen (seconds modulo
+// 2^24, about 194 days, in 1/256 s) and its credit; every lookup reads that
+// line and nothing else. Its cold part, the two interleaved-mode timestamps
+// (16 bytes per client), sits in a second array and is read only for
+// requests that can be interleaved. The tag is the IPv4 address itself, or a
+// keyed 63-bit hash of an IPv6 address (two IPv6 clients share an entry with
+// probability 2^-61 per lookup, when their hashes collide in full).
+// A client lives in the bucket its hashed address selects; when the bucket is
+// full the entry seen least recently is replaced: eviction is graceful (an
+// evicted client starts afresh: answered basic once more, and with a full
+// rate-limit allowance) and needs no lock and no sweep.
+// 1 Mi entries take 32 MiB per lcore, 16 Mi (10 M clients) 512 MiB. RSS keeps
 // a client on one queue, so each lcore has its own table and no locks.
 //
 // Only requests that can be interleaved (see responder.h: our receive
@@ -39,30 +45,54 @@ struct ClientKey {
   std::uint64_t hi = 0;  // first 8 octets of the address, big-endian
   std::uint64_t lo = 0;  // last 8 octets
 
-  static ClientKey from_ipv4(const std::uint8_t* address);  // 4 octets, network order
-  static ClientKey from_ipv6(const std::uint8_t* address);  // 16 octets, network order
+  static ClientKey from_ipv4(std::uint32_t address) {  // host order
+    return ClientKey{0, kIpv4Mapped | address};
+  }
+  static ClientKey from_ipv4(const std::uint8_t* address) {  // 4 octets, network order
+    return from_ipv4(std::uint32_t{address[0]} << 24 | std::uint32_t{address[1]} << 16 |
+                     std::uint32_t{address[2]} << 8 | address[3]);
+  }
+  static ClientKey from_ipv6(const std::uint8_t* address) {  // 16 octets, network order
+    return ClientKey{load_be64(address), load_be64(address + 8)};
+  }
   // `length` is 4 or 16.
   static ClientKey from_address(const std::uint8_t* address, std::size_t length) {
     return length == 4 ? from_ipv4(address) : from_ipv6(address);
   }
   bool operator==(const ClientKey&) const = default;
+
+  static constexpr std::uint64_t kIpv4Mapped = 0x0000'FFFF'0000'0000ULL;  // the low half of ::ffff:0.0.0.0
+
+ private:
+  static std::uint64_t load_be64(const std::uint8_t* p) {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return __builtin_bswap64(v);
+  }
 };
 
-struct ClientEntry {
-  ClientKey key;
-  std::uint64_t rx = 0;    // raw NTP receive timestamp of our last interleavable answer to `key`; 0: none
-  std::uint64_t tx = 0;    // raw NTP precise transmit time of that answer; 0: not known (yet)
-  std::uint64_t seen = 0;  // raw NTP receive time of the client's last request that used the table; 0: a free entry
-  std::int32_t credit = 0;      // rate limiting (ratelimit.h)
-  std::uint32_t requests = 0;   // requests that used the table since the entry was taken (saturating)
+// A client's interleaved-mode timestamps (the cold part of its entry).
+struct ClientTimes {
+  std::uint64_t rx = 0;  // raw NTP receive timestamp of our last interleavable answer; 0: none
+  std::uint64_t tx = 0;  // raw NTP precise transmit time of that answer; 0: not known (yet)
 };
-static_assert(sizeof(ClientEntry) == 48, "four entries per three cache lines, at most 64 bytes per client");
+
+// The hot part of four clients' entries: one cache line.
+struct alignas(64) ClientBucket {
+  std::uint64_t tag[4];    // the client's tag (ClientTable::tag()); 0: a free entry
+  std::uint32_t seen[4];   // when it last used the table: raw NTP >> 24 (seconds mod 2^24 in 1/256 s)
+  std::int32_t credit[4];  // rate limiting (ratelimit.h)
+};
+static_assert(sizeof(ClientBucket) == 64, "a bucket's hot part is one cache line");
 
 class ClientTable {
  public:
   static constexpr std::uint32_t kNoSlot = 0xFFFF'FFFF;
-  static constexpr std::size_t kWays = 4;                 // entries per bucket: 192 bytes, three cache lines
-  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 30;  // 48 GiB: slots stay 32-bit
+  static constexpr std::uint32_t kFreshSlot = std::uint32_t{1} << 30;  // in a Touch::handle()
+  static constexpr std::size_t kWays = 4;  // entries per bucket
+  static constexpr std::size_t kBytesPerClient = sizeof(ClientBucket) / kWays + sizeof(ClientTimes);
+  static_assert(kBytesPerClient <= 64, "at most 64 bytes per client");
+  static constexpr std::size_t kMaxCapacity = std::size_t{1} << 30;  // 32 GiB: slots stay 32-bit
   static constexpr std::size_t kDefaultCapacity = std::size_t{1} << 20;
 
   // No table: nothing is remembered and no request is answered interleaved.
@@ -81,19 +111,35 @@ class ClientTable {
   ClientTable(const ClientTable&) = delete;
   ClientTable& operator=(const ClientTable&) = delete;
 
-  bool enabled() const { return entries_ != nullptr; }
-  std::size_t capacity() const { return entries_ != nullptr ? mask_ + 1 : 0; }
-  std::size_t bytes() const { return capacity() * sizeof(ClientEntry); }
+  bool enabled() const { return buckets_ != nullptr; }
+  std::size_t capacity() const { return buckets_ != nullptr ? mask_ + 1 : 0; }
+  std::size_t bytes() const { return capacity() * kBytesPerClient; }
 
   // The bucket a client's entry lives in (below capacity() / kWays).
   std::uint32_t bucket(const ClientKey& key) const {
     return static_cast<std::uint32_t>(mum(key.lo ^ key0_, key.hi ^ key1_) & bucket_mask_);
   }
+  // A client's tag: the IPv4-mapped address as it is (its top 16 bits are
+  // 0), else a keyed hash with the top bit set. Never 0.
+  std::uint64_t tag(const ClientKey& key) const {
+    if (key.hi == 0 && key.lo >> 32 == ClientKey::kIpv4Mapped >> 32) [[likely]] return key.lo;
+    return mum(key.lo ^ key2_, key.hi ^ key3_) | std::uint64_t{1} << 63;
+  }
+  // The tag of an IPv4 client (4 octets, network order).
+  static std::uint64_t ipv4_tag(const std::uint8_t* address) {
+    std::uint32_t a;
+    std::memcpy(&a, address, 4);
+    return ClientKey::kIpv4Mapped | __builtin_bswap32(a);
+  }
   // Starts loading the client's bucket into the cache (no effect on the
-  // table) and returns it, for touch_at(): a burst's lookups then overlap
+  // table) and returns it, for touch_tag(): a burst's lookups then overlap
   // their memory latencies instead of waiting for each in turn, and the
   // address is hashed once. The table must be enabled.
-  std::uint32_t prefetch(const ClientKey& key) const;
+  std::uint32_t prefetch(const ClientKey& key) const {
+    const std::uint32_t n = bucket(key);
+    __builtin_prefetch(&buckets_[n], 1);
+    return n;
+  }
 
   // What the table held for a client before `claim` replaced it.
   struct Claim {
@@ -106,11 +152,20 @@ class ClientTable {
   // one of its bucket) for an answer with receive timestamp `rx` (raw NTP,
   // not 0) whose transmit time is not known yet. Returns what the client's
   // entry held before. The table must be enabled.
-  Claim claim(const ClientKey& key, std::uint64_t rx) { return claim_slot(touch(key, rx).slot, rx); }
-  // The same for an entry touch() returned for this request.
-  Claim claim_slot(std::uint32_t slot, std::uint64_t rx) {
-    ClientEntry& e = entries_[slot];
-    Claim c{slot, e.rx, e.tx};
+  Claim claim(const ClientKey& key, std::uint64_t rx) { return claim_slot(touch(key, rx).handle(), rx); }
+  // The same for the entry touch() returned for this request (Touch::handle()).
+  Claim claim_slot(std::uint32_t handle, std::uint64_t rx) {
+    const std::uint32_t slot = handle & ~kFreshSlot;
+    ClientTimes& e = times_[slot];
+    // A fresh entry's times are its previous client's. (An entry taken by a
+    // request that claimed nothing keeps them until its client claims it:
+    // harmless, as they are used only for a request whose origin is that
+    // receive timestamp, which only the previous client was sent.)
+    Claim c{slot, 0, 0};
+    if ((handle & kFreshSlot) == 0) {
+      c.previous_rx = e.rx;
+      c.previous_tx = e.tx;
+    }
     e.rx = rx;
     e.tx = 0;
     return c;
@@ -118,31 +173,53 @@ class ClientTable {
 
   struct Touch {
     std::uint32_t slot = kNoSlot;
-    bool fresh = false;          // the client was not in the table: its entry is new, zeroed but for the key
-    std::uint64_t previous = 0;  // when it was seen before (raw NTP); 0 when fresh
+    bool fresh = false;    // the client was not in the table: its entry is new, zeroed but for the tag
+    std::uint32_t age = 0;  // 1/256 s since it was seen before, modulo 2^32 (194 days); 0 when fresh
+    std::int32_t* credit = nullptr;  // its rate-limit credit (ratelimit.h)
+    // The slot, with kFreshSlot set when fresh, for claim_slot().
+    std::uint32_t handle() const { return fresh ? slot | kFreshSlot : slot; }
   };
   // Finds the client's entry, or takes a free one or the least recently seen
-  // one of its bucket, and marks it seen at `now` (raw NTP, not 0). The
-  // table must be enabled.
-  Touch touch(const ClientKey& key, std::uint64_t now) { return touch_at(bucket(key), key, now); }
-  // The same in the bucket bucket(key) returned.
-  Touch touch_at(std::uint32_t bucket, const ClientKey& key, std::uint64_t now);
-  ClientEntry& entry(std::uint32_t slot) { return entries_[slot]; }
+  // one of its bucket, and marks it seen at `now` (raw NTP). The table must
+  // be enabled.
+  Touch touch(const ClientKey& key, std::uint64_t now) { return touch_tag(bucket(key), tag(key), now); }
+  // The same with the client's bucket (bucket(), prefetch()) and tag (tag()).
+  [[gnu::always_inline]] Touch touch_tag(std::uint32_t bucket, std::uint64_t tag, std::uint64_t now) {
+    ClientBucket& b = buckets_[bucket];
+    const std::uint32_t now_seen = static_cast<std::uint32_t>(now >> 24);
+    for (std::uint32_t i = 0; i < kWays; ++i) {
+      if (b.tag[i] == tag) {
+        // By difference, which survives the wrap of the seconds (and the NTP era's).
+        const std::uint32_t age = now_seen - b.seen[i];
+        b.seen[i] = now_seen;
+        return Touch{bucket * static_cast<std::uint32_t>(kWays) + i, false, age, &b.credit[i]};
+      }
+    }
+    return replace(bucket, tag, now_seen);
+  }
+  // The rate-limit credit of the entry at `slot`.
+  std::int32_t& credit(std::uint32_t slot) { return buckets_[slot / kWays].credit[slot % kWays]; }
 
   // The precise transmit time `tx` (raw NTP) of the answer whose receive
   // timestamp `rx` was claimed at `slot`. False when the slot has been
   // claimed for another answer since (the client asked again, or another
   // client replaced it): the time is then not recorded.
   bool complete(std::uint32_t slot, std::uint64_t rx, std::uint64_t tx) {
-    ClientEntry& e = entries_[slot];
+    ClientTimes& e = times_[slot];
     if (e.rx != rx) return false;
     e.tx = tx;
     return true;
   }
 
-  // The client's entry, or nullptr (for inspection and tests).
-  const ClientEntry* find(const ClientKey& key) const;
-  const ClientEntry& at(std::uint32_t slot) const { return entries_[slot]; }
+  // The slot of the client's entry, or kNoSlot (for inspection and tests).
+  std::uint32_t find_slot(const ClientKey& key) const;
+  // The interleaved-mode timestamps of the client's entry, or nullptr.
+  const ClientTimes* find(const ClientKey& key) const {
+    const std::uint32_t slot = find_slot(key);
+    return slot != kNoSlot ? &times_[slot] : nullptr;
+  }
+  const ClientTimes& at(std::uint32_t slot) const { return times_[slot]; }
+  const void* data() const { return buckets_; }  // where the table starts
 
   // How many times a live client's entry was taken for another client.
   std::uint64_t replaced() const { return replaced_; }
@@ -157,11 +234,15 @@ class ClientTable {
     return static_cast<std::uint64_t>(p) ^ static_cast<std::uint64_t>(p >> 64);
   }
   void swap(ClientTable& other) noexcept;
+  // touch_tag() for a client not in its bucket.
+  Touch replace(std::uint32_t bucket, std::uint64_t tag, std::uint32_t now_seen);
 
-  ClientEntry* entries_ = nullptr;
+  ClientBucket* buckets_ = nullptr;  // capacity / kWays; the mapping starts here
+  ClientTimes* times_ = nullptr;     // capacity, after the buckets
   std::size_t mask_ = 0;          // capacity - 1
   std::uint64_t bucket_mask_ = 0;  // capacity / kWays - 1
-  std::uint64_t key0_ = 0, key1_ = 0;  // from the seed; never 0
+  std::uint64_t key0_ = 0, key1_ = 0;  // the bucket hash's keys, from the seed; never 0
+  std::uint64_t key2_ = 0, key3_ = 0;  // the IPv6 tag hash's
   std::uint64_t replaced_ = 0;
 };
 

@@ -18,7 +18,6 @@ namespace linetime::dataplane {
 
 using namespace linetime::wire;
 
-bool LocalConfig::has(Ipv4Address a) const { return std::find(ipv4.begin(), ipv4.end(), a) != ipv4.end(); }
 bool LocalConfig::has(const Ipv6Address& a) const { return std::find(ipv6.begin(), ipv6.end(), a) != ipv6.end(); }
 
 namespace {

@@ -17,6 +17,7 @@
 // request but for the Ethernet minimum (60 octets).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -50,7 +51,7 @@ struct LocalConfig {
   std::uint16_t upstream_port_max = 0;
   bool fast_path = true;                   // off only to compare the two paths in tests
 
-  bool has(wire::Ipv4Address a) const;
+  bool has(wire::Ipv4Address a) const { return std::ranges::find(ipv4, a) != ipv4.end(); }  // in line: per request
   bool has(const wire::Ipv6Address& a) const;
 };
 

@@ -24,7 +24,8 @@ RateParams::RateParams(const shm::AclRateLimit& p) : chrony(p.style == shm::Rate
 
 RateVerdict rate_limit(const shm::AclRateLimit& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
                        std::uint64_t now, std::uint32_t random) {
-  return rate_limit(RateParams(p), credit, previous, fresh, now, [random] { return random; });
+  const auto elapsed = static_cast<std::uint32_t>((now >> 24) - (previous >> 24));
+  return rate_limit(RateParams(p), credit, elapsed, fresh, [random] { return random; });
 }
 
 std::int8_t kod_min_poll(const shm::AclRateLimit& p) {

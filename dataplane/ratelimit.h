@@ -1,7 +1,9 @@
 // Per-client rate limiting of NTP requests: the arithmetic alone, on the two
 // numbers a client's entry in the lcore's client table keeps (client_table.h:
-// the time it was last seen and a signed credit). Pure: time comes in as raw
-// NTP timestamps (32.32 seconds), randomness as an argument.
+// the time it was last seen and a signed credit). Pure: time comes in as the
+// 1/256 s since the client's previous request (as the table counts it: an
+// unsigned difference, so a clock that went back looks like a long pause and
+// refills the bucket), randomness as an argument.
 //
 // ntpd style (shm::RateStyle::kNtpd, `discard average A minimum M`), as
 // ntp_monitor() computes it: the credit is a leaky bucket in seconds. A
@@ -60,15 +62,15 @@ struct RateParams {
   std::int8_t kod_min_poll = 0;  // kod_min_poll() of the configuration
 };
 
-// One request from a client whose credit is `credit`, last seen at
-// `previous` (raw NTP; ignored when `fresh`: the client was not in the table),
-// arriving at `now`. Updates `credit`. `random()` gives a uniformly
-// distributed 32-bit value; it is called only when a chrony-style limited
-// request may leak.
+// One request from a client whose credit is `credit`, `elapsed` 1/256 s
+// after its previous one (ignored when `fresh`: the client was not in the
+// table). Updates `credit`. `random()` gives a uniformly distributed 32-bit
+// value; it is called only when a chrony-style limited request may leak.
 template <class Random>
-RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
-                       std::uint64_t now, Random&& random);
-// The same with the configuration as published and the random value given.
+RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint32_t elapsed, bool fresh, Random&& random);
+// The same with the configuration as published, the previous and this
+// request's times as raw NTP timestamps (32.32 s, counted to 1/256 s as the
+// client table does) and the random value given.
 RateVerdict rate_limit(const shm::AclRateLimit& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
                        std::uint64_t now, std::uint32_t random);
 
@@ -76,29 +78,16 @@ RateVerdict rate_limit(const shm::AclRateLimit& p, std::int32_t& credit, std::ui
 // (ntp_minpoll), chrony's `ratelimit interval`.
 std::int8_t kod_min_poll(const shm::AclRateLimit& p);
 
-namespace detail {
-
-// Whole seconds (ntpd: rounded to nearest) or 1/256 s (chrony) since the
-// previous request, not above `max`; a clock that went back counts as 0.
-inline std::int64_t elapsed_units(std::uint64_t now, std::uint64_t previous, unsigned shift, std::uint64_t round,
-                                  std::uint64_t max) {
-  const std::uint64_t elapsed = now - previous;
-  if (elapsed >= (std::uint64_t{1} << 63)) return 0;
-  const std::uint64_t units = (elapsed + round) >> shift;
-  return static_cast<std::int64_t>(units < max ? units : max);
-}
-
-}  // namespace detail
-
 template <class Random>
-RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint64_t previous, bool fresh,
-                       std::uint64_t now, Random&& random) {
+[[gnu::always_inline]] inline RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint32_t elapsed,
+                                                     bool fresh, Random&& random) {
   if (!p.chrony) {
     if (fresh) {
       credit = 0;
       return RateVerdict::kPass;
     }
-    const std::int64_t interval = detail::elapsed_units(now, previous, 32, 0x8000'0000ULL, std::uint64_t{1} << 31);
+    // Whole seconds, rounded to nearest.
+    const std::int64_t interval = (std::int64_t{elapsed} + 128) >> 8;
     const std::int64_t left = credit - interval;
     const std::int64_t drained = left > 0 ? left : 0;
     const std::int64_t leak = drained + p.head;
@@ -115,8 +104,7 @@ RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint64_t 
   }
   std::int64_t c = p.cap;
   if (!fresh) {
-    const std::int64_t refilled =
-        credit + detail::elapsed_units(now, previous, 24, 0, static_cast<std::uint64_t>(p.cap) * 2);
+    const std::int64_t refilled = credit + std::int64_t{elapsed};
     c = refilled < p.cap ? refilled : p.cap;
   }
   RateVerdict v;

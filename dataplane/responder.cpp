@@ -125,22 +125,17 @@ NtpResponse Responder::answer_plain(const NtpRequest& req, wire::NtpHeader* r, C
   return answer_basic(q, r, req.rx, now);
 }
 
-bool Responder::pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused) {
+bool Responder::pass_limit_general(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot,
+                                   NtpResponse& refused) {
   // Without a client table nothing can be remembered: answered unlimited
   // (the dataplane says so at start).
   if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return true;
   if (req.rx != last_rx_) convert_rx(req.rx);
-  const ClientKey key = ClientKey::from_address(req.client, req.client_length);
-  const ClientTable::Touch t = req.client_bucket != NtpRequest::kNoBucket
-                                   ? clients_->touch_at(req.client_bucket, key, last_rx_raw_)
-                                   : clients_->touch(key, last_rx_raw_);
-  ClientEntry& e = clients_->entry(t.slot);
-  const RateVerdict v =
-      dataplane::rate_limit(rate_params_, e.credit, t.previous, t.fresh, last_rx_raw_, [this] { return next_random(); });
-  if (v == RateVerdict::kPass) {
-    slot = t.slot;
-    return true;
-  }
+  return decide(req, r, clients_->touch(ClientKey::from_address(req.client, req.client_length), last_rx_raw_), slot,
+                refused);
+}
+
+bool Responder::refuse(const NtpRequest& req, wire::NtpHeader* r, RateVerdict v, NtpResponse& refused) const {
   if (v == RateVerdict::kLimitedKod && (req.acl & kActKod) != 0) {
     write_kod(*reinterpret_cast<const wire::NtpHeader*>(req.payload.data()), r, rate_params_.kod_min_poll);
     refused = {NtpOutcome::kAnsweredKod, sizeof(wire::NtpHeader)};

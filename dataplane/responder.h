@@ -119,7 +119,8 @@ struct NtpRequest {
   // none apply.
   std::uint8_t acl = 0;
   // The client's bucket in the client table when already known
-  // (ClientTable::prefetch), else kNoBucket.
+  // (ClientTable::prefetch), else kNoBucket. Only for an IPv4 client, and
+  // only with a client table attached (Responder::set_clients).
   std::uint32_t client_bucket = kNoBucket;
   static constexpr std::uint32_t kNoBucket = 0xFFFF'FFFF;
 };
@@ -213,18 +214,35 @@ class Responder {
   };
   // A request whose origin carries our receive flag: claims the client's
   // entry for this answer and says whether to answer interleaved.
-  // `slot`: the client's entry when the rate limiter has already taken it.
+  // `slot`: the client's entry (a Touch::handle()) when the rate limiter has
+  // already taken it.
   Interleave interleave(const NtpRequest& req, const wire::NtpHeader& q, std::uint32_t slot);
   // A request whose origin carries our receive flag, answered interleaved or
   // basic; out of line, so the common path stays as short as without
   // interleaved mode.
   NtpResponse answer_flagged(const NtpRequest& req, wire::NtpHeader* r, ClockRef now,
                              std::uint32_t slot = ClientTable::kNoSlot);
-  // A request under a `limited` rule, out of line for the same reason:
-  // true when it may be answered, with `slot` its entry in the client table
-  // (kNoSlot without a table: then nothing is limited); false with the
-  // refusal in `refused` (a KoD RATE written to `r`, or a drop).
-  bool pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused);
+  // A request under a `limited` rule: true when it may be answered, with
+  // `slot` its entry in the client table (a Touch::handle(); kNoSlot
+  // without a table: then nothing is limited); false with the refusal in
+  // `refused` (a KoD RATE written to `r`, or a drop). In line for an IPv4
+  // client whose bucket the worker found (NtpRequest::client_bucket); the
+  // rest, like refusals, out of line.
+  bool pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused) {
+    if (req.client_bucket == NtpRequest::kNoBucket) [[unlikely]] return pass_limit_general(req, r, slot, refused);
+    if (req.rx != last_rx_) [[unlikely]] convert_rx(req.rx);
+    return decide(req, r, clients_->touch_tag(req.client_bucket, ClientTable::ipv4_tag(req.client), last_rx_raw_), slot,
+                  refused);
+  }
+  bool pass_limit_general(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused);
+  bool decide(const NtpRequest& req, wire::NtpHeader* r, const ClientTable::Touch& t, std::uint32_t& slot,
+              NtpResponse& refused) {
+    const RateVerdict v = dataplane::rate_limit(rate_params_, *t.credit, t.age, t.fresh, [this] { return next_random(); });
+    if (v != RateVerdict::kPass) [[unlikely]] return refuse(req, r, v, refused);
+    slot = t.handle();
+    return true;
+  }
+  bool refuse(const NtpRequest& req, wire::NtpHeader* r, RateVerdict v, NtpResponse& refused) const;
   // A request with a MAC: verified, then answered with a MAC or a crypto-NAK.
   NtpResponse answer_authenticated(const NtpRequest& req, wire::MutableBytes out, ClockRef now,
                                    std::uint32_t slot = ClientTable::kNoSlot);

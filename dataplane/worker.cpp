@@ -121,13 +121,15 @@ std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, Sour
   acl.lookup4_bulk(source, actions, k);
   std::uint32_t known = 0;
   for (unsigned j = 0; j < k; ++j) {
-    std::uint32_t bucket = NtpRequest::kNoBucket;
-    if (limits && ((actions[j].other | actions[j].ntpport) & kActLimited) != 0) {
-      const auto* f = rte_pktmbuf_mtod(rx[index[j]], const std::uint8_t*);
-      bucket = clients_.prefetch(ClientKey::from_ipv4(f + kEth + 12));
-    }
-    hints[index[j]].set(actions[j], bucket);
+    hints[index[j]].set(actions[j], NtpRequest::kNoBucket);
     known |= std::uint32_t{1} << index[j];
+  }
+  if (limits) {
+    for (unsigned j = 0; j < k; ++j) {
+      if (((actions[j].other | actions[j].ntpport) & kActLimited) != 0) {
+        hints[index[j]].bucket = clients_.prefetch(ClientKey::from_ipv4(source[j]));
+      }
+    }
   }
   return known;
 }

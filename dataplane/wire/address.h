@@ -10,7 +10,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <string_view>
 
 #include "dataplane/wire/bytes.h"
@@ -26,7 +28,17 @@ struct MacAddress {
   constexpr bool is_multicast() const { return (bytes[0] & 0x01u) != 0; }
   constexpr bool is_broadcast() const { return *this == broadcast(); }
   constexpr bool is_zero() const { return *this == MacAddress{}; }
-  constexpr bool operator==(const MacAddress&) const = default;
+  // Two loads and a compare (the defaulted one calls memcmp).
+  constexpr bool operator==(const MacAddress& o) const {
+    if (std::is_constant_evaluated()) return bytes == o.bytes;
+    std::uint32_t a, b;
+    std::uint16_t c, d;
+    std::memcpy(&a, bytes.data(), 4);
+    std::memcpy(&b, o.bytes.data(), 4);
+    std::memcpy(&c, bytes.data() + 4, 2);
+    std::memcpy(&d, o.bytes.data() + 4, 2);
+    return ((a ^ b) | static_cast<std::uint32_t>(c ^ d)) == 0;
+  }
 };
 static_assert(sizeof(MacAddress) == 6 && alignof(MacAddress) == 1);
 

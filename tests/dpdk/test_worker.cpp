@@ -269,7 +269,7 @@ TEST_F(Dpdk, RingPortInterleavedExchangeCarriesPostSendTimestamp) {
   // answer's post-send time lands in the client's entry.
   const NtpHeader a2 = exchange(a1.receive_ts.get(), 0x1111'0000'8000'0000ULL, 0x1111'0001'0000'0020ULL);
   EXPECT_EQ(a2.origin_ts.get(), 0x1111'0001'0000'0020ULL);
-  const ClientEntry* e = worker.clients().find(client);
+  const ClientTimes* e = worker.clients().find(client);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->rx, a2.receive_ts.get());
   const std::uint64_t precise2 = e->tx;

@@ -25,8 +25,8 @@ ClientTable table(std::size_t capacity) {
   return std::move(*t);
 }
 
-// Receive timestamps as the responder makes them: lowest bit set.
-constexpr std::uint64_t rx(std::uint64_t n) { return n << 8 | 1; }
+// Receive timestamps as the responder makes them (lowest bit set), n s into the era.
+constexpr std::uint64_t rx(std::uint64_t n) { return n << 32 | 1; }
 
 }  // namespace
 
@@ -42,7 +42,7 @@ TEST(ClientTable, CapacityRoundsUpToPowerOfTwoBuckets) {
   EXPECT_EQ(table(4).capacity(), 4u);
   EXPECT_EQ(table(5).capacity(), 8u);
   EXPECT_EQ(table(1000).capacity(), 1024u);
-  EXPECT_EQ(table(1000).bytes(), 1024u * 48);
+  EXPECT_EQ(table(1000).bytes(), 1024u * 32);
   auto big = ClientTable::create(ClientTable::kMaxCapacity + 1, kSeed);
   ASSERT_FALSE(big);
   EXPECT_NE(big.error().find("ask for fewer clients"), std::string::npos) << big.error();
@@ -68,7 +68,7 @@ TEST(ClientTable, ClaimCompleteAndClaimAgain) {
   ASSERT_NE(first.slot, ClientTable::kNoSlot);
   EXPECT_EQ(first.previous_rx, 0u);
   EXPECT_EQ(first.previous_tx, 0u);
-  const ClientEntry* e = t.find(a);
+  const ClientTimes* e = t.find(a);
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e, &t.at(first.slot));
   EXPECT_EQ(e->rx, rx(1));
@@ -147,7 +147,7 @@ TEST(ClientTable, ManyClientsSeededAllAccountedFor) {
   for (std::size_t i = 0; i < keys.size(); ++i) t.claim(keys[i], rx(i + 1));
   std::size_t found = 0;
   for (std::size_t i = 0; i < keys.size(); ++i) {
-    const ClientEntry* e = t.find(keys[i]);
+    const ClientTimes* e = t.find(keys[i]);
     if (e != nullptr) {
       EXPECT_EQ(e->rx, rx(i + 1));
       ++found;
@@ -158,7 +158,7 @@ TEST(ClientTable, ManyClientsSeededAllAccountedFor) {
   EXPECT_GE(found, 990u);
 }
 
-TEST(ClientTable, PrefetchGivesTheBucketTouchAtUses) {
+TEST(ClientTable, PrefetchGivesTheBucketTouchTagUses) {
   ClientTable t = table(1 << 12);
   std::mt19937_64 rng(20261121);
   for (int i = 0; i < 2000; ++i) {
@@ -169,13 +169,13 @@ TEST(ClientTable, PrefetchGivesTheBucketTouchAtUses) {
     const std::uint32_t bucket = t.prefetch(k);
     ASSERT_EQ(bucket, t.bucket(k));
     ASSERT_LT(bucket, t.capacity() / ClientTable::kWays);
-    const auto touched = t.touch_at(bucket, k, rx(i + 1));
+    const auto touched = t.touch_tag(bucket, t.tag(k), rx(i + 1));
     // The entry is in that bucket, and touch() finds the same one.
     ASSERT_EQ(touched.slot / ClientTable::kWays, bucket);
     const auto again = t.touch(k, rx(i + 2));
     ASSERT_EQ(again.slot, touched.slot);
     ASSERT_FALSE(again.fresh);
-    ASSERT_EQ(again.previous, rx(i + 1));
+    ASSERT_EQ(again.age, 256u);  // 1 s in 1/256 s
   }
 }
 
@@ -202,12 +202,12 @@ TEST(ClientTable, SequentialAddressesSpreadOverTheBuckets) {
 }
 
 TEST(ClientTable, LargeTablesAreAlignedToHugePages) {
-  // 64 Ki entries = 3 MiB: asked for in transparent huge pages, so the table
+  // 128 Ki entries = 4 MiB: asked for in transparent huge pages, so the table
   // starts on a 2 MiB boundary (whether the kernel backs it with them or not).
-  auto made = ClientTable::create(1 << 16, kSeed, true);
+  auto made = ClientTable::create(1 << 17, kSeed, true);
   ASSERT_TRUE(made) << made.error();
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&made->at(0)) % (std::uintptr_t{2} << 20), 0u);
-  EXPECT_EQ(made->bytes(), std::size_t{3} << 20);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(made->data()) % (std::uintptr_t{2} << 20), 0u);
+  EXPECT_EQ(made->bytes(), std::size_t{4} << 20);
   const auto c = made->claim(v4(198, 18, 0, 9), rx(3));
   EXPECT_TRUE(made->complete(c.slot, rx(3), 30));
   EXPECT_EQ(made->find(v4(198, 18, 0, 9))->tx, 30u);
@@ -224,4 +224,47 @@ TEST(ClientTable, PrefaultedAndMoved) {
   u = std::move(t);
   EXPECT_EQ(u.find(v4(198, 18, 0, 9))->tx, 70u);
   EXPECT_EQ(u.capacity(), 4096u);
+}
+
+TEST(ClientTable, TagsAreIpv4AddressesOrKeyedIpv6Hashes) {
+  ClientTable t = table(64);
+  EXPECT_EQ(t.tag(v4(198, 18, 0, 2)), 0x0000'FFFF'C612'0002ULL);
+  const std::uint8_t six[16] = {0xfd, 0, 0x01, 0x98, 0, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  const std::uint64_t tag6 = t.tag(ClientKey::from_ipv6(six));
+  EXPECT_NE(tag6 >> 63, 0u) << "IPv6 tags never equal an IPv4 one";
+  ClientTable other = std::move(*ClientTable::create(64, kSeed + 1));
+  EXPECT_NE(other.tag(ClientKey::from_ipv6(six)), tag6) << "keyed by the seed";
+  EXPECT_EQ(other.tag(v4(198, 18, 0, 2)), t.tag(v4(198, 18, 0, 2)));
+}
+
+TEST(ClientTable, AReplacedClientsTimesAreNotItsSuccessors) {
+  ClientTable t = table(4);  // one bucket
+  for (std::uint8_t i = 0; i < 4; ++i) {
+    const auto c = t.claim(v4(198, 18, 3, i), rx(10 + i));
+    ASSERT_TRUE(t.complete(c.slot, rx(10 + i), 1000 + i));
+  }
+  // A rate-limited request takes the oldest entry (198.18.3.0's) without
+  // claiming it; the new client's first claim then finds no history.
+  const ClientTable::Touch fresh = t.touch(v4(198, 18, 4, 0), rx(20));
+  ASSERT_TRUE(fresh.fresh);
+  EXPECT_EQ(t.credit(fresh.slot), 0);
+  const ClientTable::Claim c = t.claim_slot(fresh.handle(), rx(20));
+  EXPECT_EQ(c.slot, fresh.slot);
+  EXPECT_EQ(c.previous_rx, 0u);
+  EXPECT_EQ(c.previous_tx, 0u);
+  EXPECT_EQ(t.find(v4(198, 18, 3, 0)), nullptr);
+  EXPECT_EQ(t.find(v4(198, 18, 4, 0))->rx, rx(20));
+}
+
+TEST(ClientTable, AgesCountTo194Days) {
+  // Seconds modulo 2^24 in a bucket: a client last seen 2^24 - 1 s ago is
+  // still the oldest and its age exact to 1/256 s.
+  ClientTable t = table(4);
+  const std::uint64_t start = std::uint64_t{3'900'000'000} << 32;
+  t.touch(v4(198, 18, 5, 1), start);
+  const std::uint64_t later = start + (((std::uint64_t{1} << 24) - 1) << 32);
+  t.touch(v4(198, 18, 5, 2), later - (std::uint64_t{60} << 32));
+  const ClientTable::Touch a = t.touch(v4(198, 18, 5, 1), later);
+  EXPECT_FALSE(a.fresh);
+  EXPECT_EQ(a.age, ((std::uint32_t{1} << 24) - 1) << 8);
 }

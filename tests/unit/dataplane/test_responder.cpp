@@ -336,7 +336,7 @@ TEST(ResponderInterleaved, ThreeRequestExchangeFieldByField) {
   EXPECT_EQ(r2, NtpTimestamp::from_utc(kRx2).raw() | kRxFlag);
   EXPECT_EQ(a2.h().transmit_ts.get(), NtpTimestamp::from_utc(tx2).raw() & ~kRxFlag);
   EXPECT_EQ(a2.clock_reads, 1);
-  const ClientEntry* e = table.find(ClientKey::from_ipv4(kClientV4));
+  const ClientTimes* e = table.find(ClientKey::from_ipv4(kClientV4));
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->rx, r2);
   EXPECT_EQ(e->tx, 0u);
