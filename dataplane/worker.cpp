@@ -107,29 +107,35 @@ std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, Sour
   std::uint32_t source[kBurst] = {};
   std::uint16_t index[kBurst];
   unsigned k = 0;
+  std::uint32_t known = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     const auto* f = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
     const std::size_t len = rte_pktmbuf_data_len(rx[i]);
     if (len >= kEth + 20 && f[12] == 0x08 && f[13] == 0x00) {
       source[k] = reinterpret_cast<const wire::Be32*>(f + kEth + 12)->get();
       index[k++] = i;
+      known |= std::uint32_t{1} << i;
     } else if (limits && len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
       clients_.prefetch(ClientKey::from_ipv6(f + kEth + 8));
     }
   }
+  // With some rule limiting, every IPv4 client's bucket is fetched now,
+  // before its rule is known: the lookup then hides the memory latency of
+  // the first requests' buckets (a bucket of a client no rule limits is
+  // fetched for nothing).
+  std::uint32_t bucket[kBurst];
+  if (limits) {
+    for (unsigned j = 0; j < k; ++j) bucket[j] = clients_.prefetch(ClientKey::from_ipv4(source[j]));
+  }
   AclActions actions[kBurst];
   acl.lookup4_bulk(source, actions, k);
-  std::uint32_t known = 0;
-  for (unsigned j = 0; j < k; ++j) {
-    hints[index[j]].set(actions[j], NtpRequest::kNoBucket);
-    known |= std::uint32_t{1} << index[j];
-  }
   if (limits) {
     for (unsigned j = 0; j < k; ++j) {
-      if (((actions[j].other | actions[j].ntpport) & kActLimited) != 0) {
-        hints[index[j]].bucket = clients_.prefetch(ClientKey::from_ipv4(source[j]));
-      }
+      const bool limited = ((actions[j].other | actions[j].ntpport) & kActLimited) != 0;
+      hints[index[j]].set(actions[j], limited ? bucket[j] : NtpRequest::kNoBucket);
     }
+  } else {
+    for (unsigned j = 0; j < k; ++j) hints[index[j]].set(actions[j], NtpRequest::kNoBucket);
   }
   return known;
 }
