@@ -137,9 +137,10 @@ class ClientTable {
   // address is hashed once. The table must be enabled.
   std::uint32_t prefetch(const ClientKey& key) const {
     const std::uint32_t n = bucket(key);
-    __builtin_prefetch(&buckets_[n], 1);
+    prefetch_bucket(n);
     return n;
   }
+  void prefetch_bucket(std::uint32_t bucket) const { __builtin_prefetch(&buckets_[bucket], 1); }
 
   // What the table held for a client before `claim` replaced it.
   struct Claim {

@@ -97,7 +97,8 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
   return done;
 }
 
-std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints) const {
+std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints,
+                                      std::uint32_t& later) const {
   static_assert(kBurst <= 32);
   // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
   // Anything else is looked up when it is processed.
@@ -119,13 +120,16 @@ std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, Sour
       clients_.prefetch(ClientKey::from_ipv6(f + kEth + 8));
     }
   }
-  // With some rule limiting, every IPv4 client's bucket is fetched now,
-  // before its rule is known: the lookup then hides the memory latency of
-  // the first requests' buckets (a bucket of a client no rule limits is
-  // fetched for nothing).
+  // With some rule limiting, every IPv4 client's bucket is found now, and
+  // the first kPrefetchAhead are fetched before the restrict lookup, which
+  // then hides their memory latency; the rest are fetched kPrefetchAhead
+  // requests ahead of their turn (poll_once), so that few fetches are in
+  // flight at once. (A bucket of a client no rule limits is fetched for
+  // nothing.)
   std::uint32_t bucket[kBurst];
   if (limits) {
-    for (unsigned j = 0; j < k; ++j) bucket[j] = clients_.prefetch(ClientKey::from_ipv4(source[j]));
+    for (unsigned j = 0; j < k; ++j) bucket[j] = clients_.bucket(ClientKey::from_ipv4(source[j]));
+    for (unsigned j = 0; j < k && j < kPrefetchAhead; ++j) clients_.prefetch_bucket(bucket[j]);
   }
   AclActions actions[kBurst];
   acl.lookup4_bulk(source, actions, k);
@@ -133,6 +137,7 @@ std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, Sour
     for (unsigned j = 0; j < k; ++j) {
       const bool limited = ((actions[j].other | actions[j].ntpport) & kActLimited) != 0;
       hints[index[j]].set(actions[j], limited ? bucket[j] : NtpRequest::kNoBucket);
+      if (limited && j >= kPrefetchAhead) later |= std::uint32_t{1} << index[j];
     }
   } else {
     for (unsigned j = 0; j < k; ++j) hints[index[j]].set(actions[j], NtpRequest::kNoBucket);
@@ -164,9 +169,13 @@ unsigned Worker::poll_once() {
   std::uint64_t pending_rx[kBurst];
   std::uint16_t npending = 0;
   SourceHint hints[kBurst];
-  const std::uint32_t hinted = proc_.acl() != nullptr ? look_up_sources(rx, n, hints) : 0;
+  std::uint32_t later = 0;  // frames whose client bucket is still to be fetched
+  const std::uint32_t hinted = proc_.acl() != nullptr ? look_up_sources(rx, n, hints, later) : 0;
 
+  // Bit i: frame i + kPrefetchAhead's bucket is fetched before frame i is handled.
+  const std::uint32_t ahead = later >> kPrefetchAhead;
   for (std::uint16_t i = 0; i < n; ++i) {
+    if ((ahead >> i & 1) != 0) [[unlikely]] clients_.prefetch_bucket(hints[i + kPrefetchAhead].bucket);
     rte_mbuf* m = rx[i];
     const hwclock::UtcTime rx_utc = rx_time(m, burst_time);
     auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);

@@ -97,8 +97,12 @@ class Worker {
   // sources in one bulk lookup, into hints[i]; returns which hints are set
   // (bit i: frame i). Rate limiting finds every client in a table far larger
   // than the caches: the buckets of limited clients (IPv6 ones too) are
-  // fetched first, so their misses overlap.
-  std::uint32_t look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints) const;
+  // fetched ahead of their requests, so their misses overlap; `later` gets
+  // the frames whose bucket poll_once() fetches kPrefetchAhead frames ahead.
+  std::uint32_t look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints, std::uint32_t& later) const;
+  // How many requests ahead a client's bucket is fetched: enough to cover a
+  // memory access, few enough to stay within the core's outstanding misses.
+  static constexpr unsigned kPrefetchAhead = 8;
   hwclock::UtcTime rx_time(rte_mbuf* m, hwclock::UtcTime burst_time) const;
   void count(Counter c, std::uint64_t n = 1) { counters_->add(index(c), n); }
   // Returns how many tx_burst took; the rest are counted and freed.
