@@ -122,6 +122,42 @@ TEST(RateLimitChrony, BurstThenOnePerInterval) {
   EXPECT_EQ(c.at(200.5), RateVerdict::kLimitedKod);
 }
 
+TEST(RateLimitChrony, AClockStepBackRefillsTheBucket) {
+  // Time in the table is an unsigned difference: a request that seems to
+  // come before the previous one counts as a long pause, as after a table
+  // reset: answered, never locked out until the clock catches up.
+  Client c;
+  c.p.style = shm::RateStyle::kChrony;  // interval 3 (8 s), burst 8
+  c.p.leak = 0;
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(c.at(100 + 0.01 * i), RateVerdict::kPass) << i;
+  EXPECT_EQ(c.at(100.1), RateVerdict::kLimitedKod);
+  EXPECT_EQ(c.at(40), RateVerdict::kPass);  // the clock stepped back a minute
+  EXPECT_EQ(c.credit, 7 * 8 * 256);
+}
+
+TEST(RateLimit, ElapsedTimeCountsIn256thsOfASecond) {
+  // ntpd style rounds to the nearest second: 1.5 s counts as 2, 1.49 s as 1.
+  const RateParams ntpd{shm::AclRateLimit{}};
+  std::int32_t credit = 10;
+  auto never = [] { return std::uint32_t{0}; };
+  rate_limit(ntpd, credit, 384, false, never);  // 1.5 s: 10 - 2 + 8 - 2
+  EXPECT_EQ(credit, 14);
+  credit = 10;
+  rate_limit(ntpd, credit, 381, false, never);  // 1.49 s: 10 - 1 + 8 - 2
+  EXPECT_EQ(credit, 15);
+  // chrony style fills in 1/256 s, to the bucket's size.
+  shm::AclRateLimit c;
+  c.style = shm::RateStyle::kChrony;
+  c.interval_log2 = 0;  // 1 s = 256 per request
+  c.burst = 4;
+  const RateParams chrony{c};
+  credit = 0;
+  EXPECT_EQ(rate_limit(chrony, credit, 300, false, never), RateVerdict::kPass);
+  EXPECT_EQ(credit, 300 - 256);
+  EXPECT_EQ(rate_limit(chrony, credit, 0xFFFF'FFFFu, false, never), RateVerdict::kPass);
+  EXPECT_EQ(credit, 4 * 256 - 256);
+}
+
 TEST(RateLimitChrony, LeakAnswersOneInFourWithAFixedSeed) {
   Client c;
   c.p.style = shm::RateStyle::kChrony;
