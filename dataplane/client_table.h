@@ -174,7 +174,7 @@ class ClientTable {
 
   struct Touch {
     std::uint32_t slot = kNoSlot;
-    bool fresh = false;    // the client was not in the table: its entry is new, zeroed but for the tag
+    bool fresh = false;    // the client was not in the table: its entry is new, with no credit
     std::uint32_t age = 0;  // 1/256 s since it was seen before, modulo 2^32 (194 days); 0 when fresh
     std::int32_t* credit = nullptr;  // its rate-limit credit (ratelimit.h)
     // The slot, with kFreshSlot set when fresh, for claim_slot().
