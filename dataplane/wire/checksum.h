@@ -97,7 +97,7 @@ inline std::uint64_t sum_words(const std::uint8_t* p) {
   return s;
 }
 
-inline std::uint16_t fold_sum(std::uint64_t s) {
+[[gnu::always_inline]] inline std::uint16_t fold_sum(std::uint64_t s) {
   s = (s & 0xffffffffu) + (s >> 32);
   s = (s & 0xffffffffu) + (s >> 32);
   s = (s & 0xffffu) + (s >> 16);

@@ -85,6 +85,31 @@ TEST(Checksum, AllOnesDataSumsWithoutOverflow) {
   EXPECT_EQ(ones_sum(Bytes(buf).subspan(1, 65533)), reference_sum(buf.data() + 1, 65533));
 }
 
+// The fast path's fixed-size sums, alone and added in pieces as frame.h adds
+// them (IPv4 header, pseudo-header, UDP segment), against the definition.
+template <std::size_t N>
+void expect_sum_words_matches(const std::uint8_t* p) {
+  ASSERT_EQ(fold_sum(sum_words<N>(p)), reference_sum(p, N)) << N;
+}
+
+TEST(Checksum, FixedSizeSumsMatchTheReference) {
+  std::mt19937 rng(20261121);
+  std::vector<std::uint8_t> buf(96);
+  for (int round = 0; round < 2000; ++round) {
+    for (auto& b : buf) b = static_cast<std::uint8_t>(round < 10 ? 0xff : rng());  // all ones first: most carries
+    const std::uint8_t* p = buf.data() + 2 * (round % 4);  // even offsets
+    expect_sum_words_matches<4>(p);
+    expect_sum_words_matches<8>(p);
+    expect_sum_words_matches<20>(p);
+    expect_sum_words_matches<48>(p);
+    expect_sum_words_matches<56>(p);
+    expect_sum_words_matches<76>(p);
+    // Pieces: 8 + 4 + 56 octets summed apart, then added.
+    const std::uint64_t pieces = sum_words<8>(p) + sum_words<4>(p + 8) + sum_words<56>(p + 12);
+    ASSERT_EQ(fold_sum(pieces), reference_sum(p, 68)) << round;
+  }
+}
+
 TEST(Checksum, PiecesOfEvenLengthChain) {
   std::mt19937 rng(7);
   std::vector<std::uint8_t> buf(301);
