@@ -30,6 +30,7 @@
 // `limited` rule touch the table, so other clients cost nothing here.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -38,6 +39,8 @@
 #include "hwclock/expected.h"
 
 namespace linetime::dataplane {
+
+static_assert(std::endian::native == std::endian::little, "addresses are byte-swapped from network order");
 
 // A client's address in 128 bits: IPv6 as it is, IPv4 as the IPv4-mapped
 // IPv6 address ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so the two never collide.
@@ -145,7 +148,7 @@ class ClientTable {
   // What the table held for a client before `claim` replaced it.
   struct Claim {
     std::uint32_t slot = kNoSlot;  // where the new answer's transmit time goes (complete())
-    std::uint64_t previous_rx = 0;  // 0: the client was not in the table
+    std::uint64_t previous_rx = 0;  // 0: no answer recorded for the client (see claim_slot())
     std::uint64_t previous_tx = 0;  // 0: its last answer's transmit time is not known
   };
 
@@ -175,7 +178,7 @@ class ClientTable {
   struct Touch {
     std::uint32_t slot = kNoSlot;
     bool fresh = false;    // the client was not in the table: its entry is new, with no credit
-    std::uint32_t age = 0;  // 1/256 s since it was seen before, modulo 2^32 (194 days); 0 when fresh
+    std::uint32_t age = 0;  // 1/256 s since it was seen before, modulo 2^32 (2^24 s, 194 days); 0 when fresh
     std::int32_t* credit = nullptr;  // its rate-limit credit (ratelimit.h)
     // The slot, with kFreshSlot set when fresh, for claim_slot().
     std::uint32_t handle() const { return fresh ? slot | kFreshSlot : slot; }

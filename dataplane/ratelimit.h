@@ -1,9 +1,10 @@
 // Per-client rate limiting of NTP requests: the arithmetic alone, on the two
 // numbers a client's entry in the lcore's client table keeps (client_table.h:
 // the time it was last seen and a signed credit). Pure: time comes in as the
-// 1/256 s since the client's previous request (as the table counts it: an
-// unsigned difference, so a clock that went back looks like a long pause and
-// refills the bucket), randomness as an argument.
+// 1/256 s since the client's previous request, as the table counts it (an
+// unsigned difference modulo 2^32); a difference of 2^31 or more (97 days)
+// is a clock that went back and counts as no time at all, as chrony counts
+// it. Randomness comes in as an argument.
 //
 // ntpd style (shm::RateStyle::kNtpd, `discard average A minimum M`), as
 // ntp_monitor() computes it: the credit is a leaky bucket in seconds. A
@@ -81,12 +82,13 @@ std::int8_t kod_min_poll(const shm::AclRateLimit& p);
 template <class Random>
 [[gnu::always_inline]] inline RateVerdict rate_limit(const RateParams& p, std::int32_t& credit, std::uint32_t elapsed,
                                                      bool fresh, Random&& random) {
+  if (static_cast<std::int32_t>(elapsed) < 0) elapsed = 0;  // the clock went back
   if (!p.chrony) {
     if (fresh) {
       credit = 0;
       return RateVerdict::kPass;
     }
-    // Whole seconds, rounded to nearest.
+    // Whole seconds, rounded to nearest (of times kept to 1/256 s).
     const std::int64_t interval = (std::int64_t{elapsed} + 128) >> 8;
     const std::int64_t left = credit - interval;
     const std::int64_t drained = left > 0 ? left : 0;

@@ -119,8 +119,9 @@ struct NtpRequest {
   // none apply.
   std::uint8_t acl = 0;
   // The client's bucket in the client table when already known
-  // (ClientTable::prefetch), else kNoBucket. Only for an IPv4 client, and
-  // only with a client table attached (Responder::set_clients).
+  // (ClientTable::bucket, found and fetched by the worker), else kNoBucket.
+  // Only for an IPv4 client, and only with a client table attached
+  // (Responder::set_clients): pass_limit() relies on both.
   std::uint32_t client_bucket = kNoBucket;
   static constexpr std::uint32_t kNoBucket = 0xFFFF'FFFF;
 };

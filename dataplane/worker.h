@@ -96,9 +96,11 @@ class Worker {
   // With an access list: the restrict actions of the burst's untagged IPv4
   // sources in one bulk lookup, into hints[i]; returns which hints are set
   // (bit i: frame i). Rate limiting finds every client in a table far larger
-  // than the caches: the buckets of limited clients (IPv6 ones too) are
-  // fetched ahead of their requests, so their misses overlap; `later` gets
-  // the frames whose bucket poll_once() fetches kPrefetchAhead frames ahead.
+  // than the caches, so with some rule limiting the buckets are fetched
+  // ahead of their requests and their misses overlap: every IPv6 source's
+  // and the first kPrefetchAhead IPv4 sources' (limited or not) now, and
+  // `later` gets the frames of limited IPv4 clients whose bucket poll_once()
+  // fetches kPrefetchAhead frames ahead of their turn.
   std::uint32_t look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints, std::uint32_t& later) const;
   // How many requests ahead a client's bucket is fetched: enough to cover a
   // memory access, few enough to stay within the core's outstanding misses.

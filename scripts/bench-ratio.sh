@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-60}
-case "$rounds" in [1-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;; *) echo "bench-ratio: ROUNDS is a whole number from 1 to 999, not '$rounds'" >&2; exit 2 ;; esac
+case "$rounds" in [2-9]|[1-9][0-9]|[1-9][0-9][0-9]) ;; *) echo "bench-ratio: ROUNDS is a whole number from 2 to 999, not '$rounds'" >&2; exit 2 ;; esac
 scripts/setup.sh
 [ -f build/build.ninja ] || meson setup build >/dev/null
 meson compile -C build tests/bench/bench_dataplane >/dev/null

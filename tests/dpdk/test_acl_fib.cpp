@@ -177,6 +177,28 @@ TEST_F(DpdkAcl, WorkerFollowsPublishedListsAndSendsRateLimitedKods) {
   worker.poll_once();
   EXPECT_EQ(port.capture().size(), 1u);
   EXPECT_EQ(publisher.reclaim(), 0u);
+
+  // Full bursts from 32 limited clients: each client's bucket is found before
+  // its turn (the first eight before the restrict lookup, the rest eight
+  // requests ahead). Every first request is answered; every second one, in
+  // the next burst, gets its client's first KoD.
+  auto limited = FibAccessControl::build(
+      compile_restrict(std::vector<AclRule>{AclRule::default_rule(kAclLimited | kAclKod)}), "lt_test_acl_e");
+  ASSERT_TRUE(limited.has_value()) << limited.error();
+  publisher.publish(std::unique_ptr<const AccessControl>(limited->release()));
+  const std::uint64_t answered = count(counter_for(NtpOutcome::kAnswered));
+  const std::uint64_t kods = count(counter_for(NtpOutcome::kAnsweredKod));
+  for (int burst = 0; burst < 2; ++burst) {
+    for (std::uint8_t i = 0; i < 32; ++i) inject(wire::Ipv4Address::of(198, 18, 1, i));
+    EXPECT_EQ(worker.poll_once(), 32u);
+    EXPECT_EQ(port.capture().size(), 32u) << burst;
+  }
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnswered)) - answered, 32u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnsweredKod)) - kods, 32u);
+  for (std::uint8_t i = 0; i < 32; ++i) {
+    const std::uint8_t a[4] = {198, 18, 1, i};
+    EXPECT_NE(worker.clients().find_slot(ClientKey::from_ipv4(a)), ClientTable::kNoSlot) << int{i};
+  }
 }
 
 }  // namespace

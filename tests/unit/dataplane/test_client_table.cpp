@@ -258,7 +258,7 @@ TEST(ClientTable, AReplacedClientsTimesAreNotItsSuccessors) {
 
 TEST(ClientTable, AgesCountTo194Days) {
   // Seconds modulo 2^24 in a bucket: a client last seen 2^24 - 1 s ago is
-  // still the oldest and its age exact to 1/256 s.
+  // still found, with its age exact to 1/256 s (ages count modulo 2^24 s).
   ClientTable t = table(4);
   const std::uint64_t start = std::uint64_t{3'900'000'000} << 32;
   t.touch(v4(198, 18, 5, 1), start);
