@@ -52,8 +52,9 @@ struct ClientKey {
     return ClientKey{0, kIpv4Mapped | address};
   }
   static ClientKey from_ipv4(const std::uint8_t* address) {  // 4 octets, network order
-    return from_ipv4(std::uint32_t{address[0]} << 24 | std::uint32_t{address[1]} << 16 |
-                     std::uint32_t{address[2]} << 8 | address[3]);
+    std::uint32_t a;
+    std::memcpy(&a, address, 4);
+    return from_ipv4(__builtin_bswap32(a));
   }
   static ClientKey from_ipv6(const std::uint8_t* address) {  // 16 octets, network order
     return ClientKey{load_be64(address), load_be64(address + 8)};
@@ -127,12 +128,6 @@ class ClientTable {
   std::uint64_t tag(const ClientKey& key) const {
     if (key.hi == 0 && key.lo >> 32 == ClientKey::kIpv4Mapped >> 32) [[likely]] return key.lo;
     return mum(key.lo ^ key2_, key.hi ^ key3_) | std::uint64_t{1} << 63;
-  }
-  // The tag of an IPv4 client (4 octets, network order).
-  static std::uint64_t ipv4_tag(const std::uint8_t* address) {
-    std::uint32_t a;
-    std::memcpy(&a, address, 4);
-    return ClientKey::kIpv4Mapped | __builtin_bswap32(a);
   }
   // Starts loading the client's bucket into the cache (no effect on the
   // table) and returns it, for touch_tag(): a burst's lookups then overlap

@@ -232,8 +232,8 @@ class Responder {
   bool pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused) {
     if (req.client_bucket == NtpRequest::kNoBucket) [[unlikely]] return pass_limit_general(req, r, slot, refused);
     if (req.rx != last_rx_) [[unlikely]] convert_rx(req.rx);
-    return decide(req, r, clients_->touch_tag(req.client_bucket, ClientTable::ipv4_tag(req.client), last_rx_raw_), slot,
-                  refused);
+    const std::uint64_t tag = clients_->tag(ClientKey::from_ipv4(req.client));
+    return decide(req, r, clients_->touch_tag(req.client_bucket, tag, last_rx_raw_), slot, refused);
   }
   bool pass_limit_general(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused);
   bool decide(const NtpRequest& req, wire::NtpHeader* r, const ClientTable::Touch& t, std::uint32_t& slot,
