@@ -229,12 +229,12 @@ PrefixAccessControl::PrefixAccessControl(CompiledAcl acl) : acl_(std::move(acl))
   }
 }
 
-void AccessControl::lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const {
+void AccessControl::lookup4_bulk(const std::uint32_t* addresses, std::uint64_t* codes, unsigned n) const {
   for (unsigned i = 0; i < n; ++i) {
     const std::uint32_t a = addresses[i];
     const std::uint8_t octets[4] = {static_cast<std::uint8_t>(a >> 24), static_cast<std::uint8_t>(a >> 16),
                                     static_cast<std::uint8_t>(a >> 8), static_cast<std::uint8_t>(a)};
-    out[i] = lookup4(octets);
+    codes[i] = encode_pair(lookup4(octets));
   }
 }
 

@@ -132,9 +132,11 @@ class AccessControl {
   // `address`: the source, 4 / 16 octets in network order.
   virtual AclActions lookup4(const std::uint8_t* address) const = 0;
   virtual AclActions lookup6(const std::uint8_t* address) const = 0;
-  // The actions for `n` IPv4 sources at once (host byte order): a burst's
-  // lookups overlap their memory accesses.
-  virtual void lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const;
+  // The actions for `n` IPv4 sources at once (host byte order), as their
+  // pair codes (encode_pair; decode_pair gives the actions): a burst's
+  // lookups overlap their memory accesses. 64-bit codes, because that is
+  // what the FIB writes: they need no second pass.
+  virtual void lookup4_bulk(const std::uint32_t* addresses, std::uint64_t* codes, unsigned n) const;
   const shm::AclRateLimit& rate() const { return rate_; }
   // Whether any prefix limits requests (then the client table is needed).
   bool limits() const { return limits_; }

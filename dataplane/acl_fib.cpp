@@ -110,20 +110,13 @@ AclActions FibAccessControl::lookup4(const std::uint8_t* a) const {
   return decode_pair(static_cast<std::uint8_t>(nh));
 }
 
-void FibAccessControl::lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const {
+void FibAccessControl::lookup4_bulk(const std::uint32_t* addresses, std::uint64_t* codes, unsigned n) const {
   if (fib4_ == nullptr) {
-    std::fill(out, out + n, default4_);
+    std::fill(codes, codes + n, encode_pair(default4_));
     return;
   }
-  constexpr unsigned kChunk = 64;
-  std::uint32_t ip[kChunk];
-  std::uint64_t nh[kChunk];
-  for (unsigned done = 0; done < n; done += kChunk) {
-    const unsigned k = std::min(kChunk, n - done);
-    std::copy(addresses + done, addresses + done + k, ip);  // rte_fib takes them as not const
-    rte_fib_lookup_bulk(fib4_, ip, nh, k);
-    for (unsigned i = 0; i < k; ++i) out[done + i] = decode_pair(static_cast<std::uint8_t>(nh[i]));
-  }
+  // rte_fib takes the addresses as not const, but only reads them.
+  rte_fib_lookup_bulk(fib4_, const_cast<std::uint32_t*>(addresses), codes, static_cast<int>(n));
 }
 
 AclActions FibAccessControl::lookup6(const std::uint8_t* a) const {

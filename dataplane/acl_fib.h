@@ -38,7 +38,7 @@ class FibAccessControl final : public AccessControl {
 
   AclActions lookup4(const std::uint8_t* address) const override;
   AclActions lookup6(const std::uint8_t* address) const override;
-  void lookup4_bulk(const std::uint32_t* addresses, AclActions* out, unsigned n) const override;
+  void lookup4_bulk(const std::uint32_t* addresses, std::uint64_t* codes, unsigned n) const override;
 
   std::size_t prefixes4() const { return prefixes4_; }
   std::size_t prefixes6() const { return prefixes6_; }

@@ -35,6 +35,9 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "hwclock/expected.h"
 
@@ -186,18 +189,36 @@ class ClientTable {
   [[gnu::always_inline]] Touch touch_tag(std::uint32_t bucket, std::uint64_t tag, std::uint64_t now) {
     ClientBucket& b = buckets_[bucket];
     const std::uint32_t now_seen = static_cast<std::uint32_t>(now >> 24);
-    // Which way holds the client, without a branch per way: the way differs
-    // from one client to the next, and a mispredicted branch costs more than
-    // the four compares.
-    static_assert(kWays == 4);
-    const unsigned hits = static_cast<unsigned>(b.tag[0] == tag) | static_cast<unsigned>(b.tag[1] == tag) << 1 |
-                          static_cast<unsigned>(b.tag[2] == tag) << 2 | static_cast<unsigned>(b.tag[3] == tag) << 3;
+    const unsigned hits = ways_holding(b, tag);
     if (hits == 0) [[unlikely]] return replace(bucket, tag, now_seen);
     const unsigned i = static_cast<unsigned>(__builtin_ctz(hits));
     // By difference, which survives the wrap of the seconds (and the NTP era's).
     const std::uint32_t age = now_seen - b.seen[i];
     b.seen[i] = now_seen;
     return Touch{bucket * static_cast<std::uint32_t>(kWays) + i, false, age, &b.credit[i]};
+  }
+  // Bit i: way i of `b` holds `tag`. Without a branch per way: the way
+  // differs from one client to the next, and a mispredicted branch costs more
+  // than the four compares. Scalar compares would be turned back into
+  // branches by the compiler, so on x86 they are two vector compares (SSE2
+  // emulates the 64-bit compare that SSE4.1 has) whose results pack into
+  // four bits.
+  [[gnu::always_inline]] static unsigned ways_holding(const ClientBucket& b, std::uint64_t tag) {
+    static_assert(kWays == 4);
+#if defined(__SSE2__)
+    using Lanes = std::uint64_t __attribute__((vector_size(16)));
+    const Lanes t = {tag, tag};
+    Lanes lo, hi;
+    std::memcpy(&lo, &b.tag[0], sizeof lo);
+    std::memcpy(&hi, &b.tag[2], sizeof hi);
+    // Each 64-bit lane is all ones or all zeros; packing 32-bit lanes to 16
+    // bits leaves way i's result in 32-bit lane i.
+    const __m128i packed = _mm_packs_epi32(reinterpret_cast<__m128i>(lo == t), reinterpret_cast<__m128i>(hi == t));
+    return static_cast<unsigned>(_mm_movemask_ps(_mm_castsi128_ps(packed)));
+#else
+    return static_cast<unsigned>(b.tag[0] == tag) | static_cast<unsigned>(b.tag[1] == tag) << 1 |
+           static_cast<unsigned>(b.tag[2] == tag) << 2 | static_cast<unsigned>(b.tag[3] == tag) << 3;
+#endif
   }
   // The rate-limit credit of the entry at `slot`.
   std::int32_t& credit(std::uint32_t slot) { return buckets_[slot / kWays].credit[slot % kWays]; }

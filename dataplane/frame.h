@@ -109,14 +109,8 @@ inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
 // burst's worth is set only where known.
 struct SourceHint {
   std::uint32_t bucket;
-  std::uint8_t acl_other;    // AclActions::other
-  std::uint8_t acl_ntpport;  // AclActions::ntpport
-  void set(AclActions a, std::uint32_t b) {
-    bucket = b;
-    acl_other = a.other;
-    acl_ntpport = a.ntpport;
-  }
-  std::uint8_t acl_for_port(std::uint16_t port) const { return AclActions{acl_other, acl_ntpport}.for_port(port); }
+  std::uint8_t acl_code;  // the source's AclActions as encode_pair() codes them
+  std::uint8_t acl_for_port(std::uint16_t port) const { return decode_pair(acl_code).for_port(port); }
 };
 static_assert(std::is_trivially_default_constructible_v<SourceHint>);
 

@@ -97,51 +97,33 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
   return done;
 }
 
-std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, SourceHint* hints,
-                                      std::uint32_t& later) const {
+std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool limits, std::uint64_t* acl_codes,
+                                      std::uint32_t* bucket) const {
   static_assert(kBurst <= 32);
   // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
-  // Anything else is looked up when it is processed.
+  // Anything else is looked up when it is processed; its slots of the bulk
+  // lookup and the buckets hold address 0's and go unused.
   constexpr std::size_t kEth = sizeof(wire::EthernetHeader);
-  const AccessControl& acl = *proc_.acl();
-  const bool limits = clients_.enabled() && acl.limits();
-  std::uint32_t source[kBurst] = {};
-  std::uint16_t index[kBurst];
-  unsigned k = 0;
+  std::uint32_t source[kBurst];
   std::uint32_t known = 0;
   for (std::uint16_t i = 0; i < n; ++i) {
     const auto* f = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
     const std::size_t len = rte_pktmbuf_data_len(rx[i]);
+    source[i] = 0;
     if (len >= kEth + 20 && f[12] == 0x08 && f[13] == 0x00) {
-      source[k] = reinterpret_cast<const wire::Be32*>(f + kEth + 12)->get();
-      index[k++] = i;
+      source[i] = reinterpret_cast<const wire::Be32*>(f + kEth + 12)->get();
       known |= std::uint32_t{1} << i;
     } else if (limits && len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
       clients_.prefetch(ClientKey::from_ipv6(f + kEth + 8));
     }
   }
-  // With some rule limiting, every IPv4 client's bucket is found now, and
-  // the first kPrefetchAhead are fetched before the restrict lookup, which
-  // then hides their memory latency; the rest are fetched kPrefetchAhead
-  // requests ahead of their turn (poll_once), so that few fetches are in
-  // flight at once. (A bucket of a client no rule limits is fetched for
-  // nothing.)
-  std::uint32_t bucket[kBurst];
+  // The first kPrefetchAhead buckets are fetched before the restrict lookup,
+  // which then hides their memory latency.
   if (limits) {
-    for (unsigned j = 0; j < k; ++j) bucket[j] = clients_.bucket(ClientKey::from_ipv4(source[j]));
-    for (unsigned j = 0; j < k && j < kPrefetchAhead; ++j) clients_.prefetch_bucket(bucket[j]);
+    for (std::uint16_t i = 0; i < n; ++i) bucket[i] = clients_.bucket(ClientKey::from_ipv4(source[i]));
+    for (std::uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) clients_.prefetch_bucket(bucket[i]);
   }
-  AclActions actions[kBurst];
-  acl.lookup4_bulk(source, actions, k);
-  if (limits) {
-    for (unsigned j = 0; j < k; ++j) {
-      const bool limited = ((actions[j].other | actions[j].ntpport) & kActLimited) != 0;
-      hints[index[j]].set(actions[j], limited ? bucket[j] : NtpRequest::kNoBucket);
-      if (limited && j >= kPrefetchAhead) later |= std::uint32_t{1} << index[j];
-    }
-  } else {
-    for (unsigned j = 0; j < k; ++j) hints[index[j]].set(actions[j], NtpRequest::kNoBucket);
-  }
+  proc_.acl()->lookup4_bulk(source, acl_codes, n);
   return known;
 }
 
@@ -168,23 +150,30 @@ unsigned Worker::poll_once() {
   std::uint32_t pending_slot[kBurst];
   std::uint64_t pending_rx[kBurst];
   std::uint16_t npending = 0;
-  SourceHint hints[kBurst];
-  std::uint32_t later = 0;  // frames whose client bucket is still to be fetched
-  const std::uint32_t hinted = proc_.acl() != nullptr ? look_up_sources(rx, n, hints, later) : 0;
+  std::uint64_t acl_codes[kBurst];
+  std::uint32_t bucket[kBurst];
+  const AccessControl* acl = proc_.acl();
+  const bool limits = acl != nullptr && clients_.enabled() && acl->limits();
+  const std::uint32_t hinted = acl != nullptr ? look_up_sources(rx, n, limits, acl_codes, bucket) : 0;
 
-  // Bit i: frame i + kPrefetchAhead's bucket is fetched before frame i is handled.
-  const std::uint32_t ahead = later >> kPrefetchAhead;
+  // Frame i + kPrefetchAhead's bucket is fetched before frame i is handled.
+  const std::uint16_t fetch_end = limits && n > kPrefetchAhead ? n - kPrefetchAhead : 0;
   for (std::uint16_t i = 0; i < n; ++i) {
-    if ((ahead >> i & 1) != 0) [[unlikely]] clients_.prefetch_bucket(hints[i + kPrefetchAhead].bucket);
+    if (i < fetch_end) clients_.prefetch_bucket(bucket[i + kPrefetchAhead]);
     rte_mbuf* m = rx[i];
     const hwclock::UtcTime rx_utc = rx_time(m, burst_time);
     auto* data = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::size_t room = m->buf_len - m->data_off;
     // The transmit timestamp is stamped again just before tx_burst; the
     // receive time stands in for it meanwhile.
-    const Verdict v =
-        proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc, [rx_utc] { return rx_utc; },
-                      (hinted >> i & 1) != 0 ? &hints[i] : nullptr);
+    SourceHint hint;
+    const SourceHint* known = nullptr;
+    if ((hinted >> i & 1) != 0) {
+      hint = {limits ? bucket[i] : NtpRequest::kNoBucket, static_cast<std::uint8_t>(acl_codes[i])};
+      known = &hint;
+    }
+    const Verdict v = proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc,
+                                    [rx_utc] { return rx_utc; }, known);
     count(v.counter);
     switch (v.action) {
       case Action::kTransmit:

@@ -179,6 +179,46 @@ TEST(ClientTable, PrefetchGivesTheBucketTouchTagUses) {
   }
 }
 
+TEST(ClientTable, WaysHoldingComparesWholeTags) {
+  // Tags that match the one sought in only their low or only their high 32
+  // bits are not it, in any way (x86 compares 64-bit lanes as 32-bit halves
+  // where SSE4.1 is not there).
+  const std::uint64_t tag = 0x8123'4567'89AB'CDEFull;
+  const std::uint64_t low_only = tag ^ (std::uint64_t{1} << 40), high_only = tag ^ 1;
+  for (unsigned way = 0; way < ClientTable::kWays; ++way) {
+    ClientBucket b{};
+    for (unsigned i = 0; i < ClientTable::kWays; ++i) b.tag[i] = i % 2 == 0 ? low_only : high_only;
+    EXPECT_EQ(ClientTable::ways_holding(b, tag), 0u) << way;
+    b.tag[way] = tag;
+    EXPECT_EQ(ClientTable::ways_holding(b, tag), 1u << way) << way;
+    b.tag[3 - way] = tag;
+    EXPECT_EQ(ClientTable::ways_holding(b, tag), 1u << way | 1u << (3 - way)) << way;
+  }
+  ClientBucket free_bucket{};
+  EXPECT_EQ(ClientTable::ways_holding(free_bucket, 0), 0xFu) << "free entries hold tag 0";
+}
+
+TEST(ClientTable, EveryWayIsFoundAgain) {
+  ClientTable t = table(4);  // one bucket
+  const ClientKey keys[4] = {v4(198, 18, 3, 1), v4(198, 18, 3, 2), v4(198, 18, 3, 3), v4(198, 19, 3, 4)};
+  std::uint32_t slots[4];
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    const auto first = t.touch(keys[i], rx(10 + i));
+    ASSERT_TRUE(first.fresh) << i;
+    slots[i] = first.slot;
+  }
+  std::sort(std::begin(slots), std::end(slots));
+  EXPECT_EQ(std::unique(std::begin(slots), std::end(slots)), std::end(slots)) << "four entries";
+  for (std::uint64_t i = 0; i < 4; ++i) {
+    const auto first = t.touch(keys[i], rx(20 + i));
+    const auto again = t.touch(keys[i], rx(21 + i));
+    EXPECT_FALSE(again.fresh) << i;
+    EXPECT_EQ(again.slot, first.slot) << i;
+    EXPECT_EQ(again.age, 256u) << i;
+  }
+  EXPECT_EQ(t.replaced(), 0u);
+}
+
 TEST(ClientTable, SequentialAddressesSpreadOverTheBuckets) {
   // 100,000 consecutive IPv4 clients in 32,768 buckets (76 % full): a keyed
   // hash spreads them about as a random one would (Poisson with mean 3.05:
