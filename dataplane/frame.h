@@ -103,16 +103,22 @@ inline void turn_ipv4(wire::Ipv4Header& ip, std::uint16_t total_length) {
 }
 
 // What the worker learnt of an untagged IPv4 frame's source before
-// processing it, for a whole burst at once: its access-list actions and,
-// under a `limited` rule, its client-table bucket (already being loaded;
-// NtpRequest::kNoBucket otherwise). Left uninitialized by construction: a
-// burst's worth is set only where known.
+// processing it, for a whole burst at once: its access-list actions, as
+// encode_pair() codes them (kUnknown: not looked up), and, when some rule
+// limits, its client-table bucket (already being loaded; used only if the
+// source's actions limit it; NtpRequest::kNoBucket: none). process()
+// applies it only to the source address of an untagged IPv4 frame, so a
+// burst's hints may be made for every frame alike. Passed by value: it
+// stays in registers.
 struct SourceHint {
-  std::uint32_t bucket;
-  std::uint8_t acl_code;  // the source's AclActions as encode_pair() codes them
-  std::uint8_t acl_for_port(std::uint16_t port) const { return decode_pair(acl_code).for_port(port); }
+  static constexpr std::uint64_t kUnknown = ~std::uint64_t{0};
+  std::uint64_t acl_code = kUnknown;
+  std::uint32_t bucket = NtpRequest::kNoBucket;
+  bool known() const { return acl_code != kUnknown; }
+  std::uint8_t acl_for_port(std::uint16_t port) const {
+    return decode_pair(static_cast<std::uint8_t>(acl_code)).for_port(port);
+  }
 };
-static_assert(std::is_trivially_default_constructible_v<SourceHint>);
 
 class FrameProcessor {
  public:
@@ -122,10 +128,9 @@ class FrameProcessor {
   // the frame, and it may be longer (room to pad an answer to 60 octets).
   // `rx` is the frame's receive time; `now` gives the NTP transmit time.
   // `hint`, for an untagged IPv4 frame: what is known of its source under
-  // the current access list (nullptr: looked up here).
+  // the current access list (unknown: looked up here).
   template <class Now>
-  Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now,
-                  const SourceHint* hint = nullptr);
+  Verdict process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now, SourceHint hint = {});
 
   // What the last kUpstream verdict was about.
   const UpstreamInfo& upstream() const { return upstream_; }
@@ -166,7 +171,7 @@ class FrameProcessor {
   // our addresses, with valid checksums. Anything else, or anything wrong,
   // returns false and takes the general path, which classifies and counts it.
   template <class Now>
-  bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, const SourceHint* hint,
+  bool fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now, SourceHint hint,
                  Verdict& out);
   // A request's restrict actions (NtpRequest::acl) and client bucket
   // (NtpRequest::client_bucket): from the hint, else looked up.
@@ -174,8 +179,8 @@ class FrameProcessor {
     std::uint8_t acl = 0;
     std::uint32_t bucket = NtpRequest::kNoBucket;
   };
-  Restriction restriction(const std::uint8_t* src, bool v6, std::uint16_t port, const SourceHint* hint) const {
-    if (hint != nullptr) return {hint->acl_for_port(port), hint->bucket};
+  Restriction restriction(const std::uint8_t* src, bool v6, std::uint16_t port, SourceHint hint) const {
+    if (hint.known()) return {hint.acl_for_port(port), hint.bucket};
     if (acl_ == nullptr) return {};
     return {(v6 ? acl_->lookup6(src) : acl_->lookup4(src)).for_port(port)};
   }
@@ -201,7 +206,7 @@ class FrameProcessor {
 
 template <class Now>
 bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now& now,
-                               const SourceHint* hint, Verdict& out) {
+                               SourceHint hint, Verdict& out) {
   constexpr std::size_t kL3 = 14, kL4 = kL3 + 20, kNtp = kL4 + 8, kLength = kNtp + 48;
   if (length != kLength || frame.size() < kLength) return false;
   std::uint8_t* f = frame.data();
@@ -256,7 +261,7 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
 
 template <class Now>
 Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hwclock::UtcTime rx, Now&& now,
-                                const SourceHint* hint) {
+                                SourceHint hint) {
   if (config_.fast_path) {
     Verdict fast;
     if (fast_ntp4(frame, length, rx, now, hint, fast)) return fast;
@@ -270,7 +275,7 @@ Verdict FrameProcessor::process(wire::MutableBytes frame, std::size_t length, hw
   // An NTP request for us: answer into the UDP payload, in place.
   wire::MutableBytes out = frame.subspan(l4 + 8);
   // The hint is about the address at an untagged IPv4 frame's fixed offset.
-  const Restriction x = restriction(ntp.src, v6, ntp.src_port, !v6 && ntp.src == frame.data() + 26 ? hint : nullptr);
+  const Restriction x = restriction(ntp.src, v6, ntp.src_port, !v6 && ntp.src == frame.data() + 26 ? hint : SourceHint{});
   const NtpResponse r =
       responder_.handle(NtpRequest{ntp.payload, ntp.src_port, rx, ntp.src, ntp.src_length, x.acl, x.bucket}, out, now);
   if (!answered(r.outcome)) return Verdict{Action::kDrop, counter_for(r.outcome)};

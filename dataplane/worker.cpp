@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -97,22 +98,20 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
   return done;
 }
 
-std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool limits, std::uint64_t* acl_codes,
-                                      std::uint32_t* bucket) const {
+void Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool limits, std::uint64_t* acl_codes,
+                             std::uint32_t* bucket) const {
   static_assert(kBurst <= 32);
   // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
-  // Anything else is looked up when it is processed; its slots of the bulk
-  // lookup and the buckets hold address 0's and go unused.
+  // Anything else takes part in the bulk lookup and the hashing as address
+  // 0, and is looked up when it is processed (FrameProcessor applies a hint
+  // only to an untagged IPv4 frame's source).
   constexpr std::size_t kEth = sizeof(wire::EthernetHeader);
-  std::uint32_t source[kBurst];
-  std::uint32_t known = 0;
+  std::uint32_t source[kBurst] = {};
   for (std::uint16_t i = 0; i < n; ++i) {
     const auto* f = rte_pktmbuf_mtod(rx[i], const std::uint8_t*);
     const std::size_t len = rte_pktmbuf_data_len(rx[i]);
-    source[i] = 0;
     if (len >= kEth + 20 && f[12] == 0x08 && f[13] == 0x00) {
       source[i] = reinterpret_cast<const wire::Be32*>(f + kEth + 12)->get();
-      known |= std::uint32_t{1} << i;
     } else if (limits && len >= kEth + 40 && f[12] == 0x86 && f[13] == 0xDD) {
       clients_.prefetch(ClientKey::from_ipv6(f + kEth + 8));
     }
@@ -122,9 +121,10 @@ std::uint32_t Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool
   if (limits) {
     for (std::uint16_t i = 0; i < n; ++i) bucket[i] = clients_.bucket(ClientKey::from_ipv4(source[i]));
     for (std::uint16_t i = 0; i < n && i < kPrefetchAhead; ++i) clients_.prefetch_bucket(bucket[i]);
+  } else {
+    std::fill(bucket, bucket + n, NtpRequest::kNoBucket);
   }
   proc_.acl()->lookup4_bulk(source, acl_codes, n);
-  return known;
 }
 
 unsigned Worker::poll_once() {
@@ -154,7 +154,7 @@ unsigned Worker::poll_once() {
   std::uint32_t bucket[kBurst];
   const AccessControl* acl = proc_.acl();
   const bool limits = acl != nullptr && clients_.enabled() && acl->limits();
-  const std::uint32_t hinted = acl != nullptr ? look_up_sources(rx, n, limits, acl_codes, bucket) : 0;
+  if (acl != nullptr) look_up_sources(rx, n, limits, acl_codes, bucket);
 
   // Frame i + kPrefetchAhead's bucket is fetched before frame i is handled.
   const std::uint16_t fetch_end = limits && n > kPrefetchAhead ? n - kPrefetchAhead : 0;
@@ -166,14 +166,9 @@ unsigned Worker::poll_once() {
     const std::size_t room = m->buf_len - m->data_off;
     // The transmit timestamp is stamped again just before tx_burst; the
     // receive time stands in for it meanwhile.
-    SourceHint hint;
-    const SourceHint* known = nullptr;
-    if ((hinted >> i & 1) != 0) {
-      hint = {limits ? bucket[i] : NtpRequest::kNoBucket, static_cast<std::uint8_t>(acl_codes[i])};
-      known = &hint;
-    }
+    const SourceHint hint = acl != nullptr ? SourceHint{acl_codes[i], bucket[i]} : SourceHint{};
     const Verdict v = proc_.process(wire::MutableBytes(data, room), rte_pktmbuf_data_len(m), rx_utc,
-                                    [rx_utc] { return rx_utc; }, known);
+                                    [rx_utc] { return rx_utc; }, hint);
     count(v.counter);
     switch (v.action) {
       case Action::kTransmit:

@@ -202,4 +202,73 @@ TEST_F(DpdkAcl, WorkerFollowsPublishedListsAndSendsRateLimitedKods) {
   }
 }
 
+// A burst mixing untagged IPv4, VLAN-tagged IPv4 and IPv6 frames: the bulk
+// lookup covers the untagged IPv4 ones at their own places in the burst, the
+// others are looked up one by one, and each frame gets its own source's
+// actions.
+TEST_F(DpdkAcl, MixedBurstKeepsEachFramesRestriction) {
+  test::RingPort port = test::RingPort::create("lt_ring_acl_mixed");
+  test::ControlSide control("acl_mixed");
+  shm::Seqlock<hwclock::Timebase> timebase;
+  test::fit_timebase(timebase);
+  WorkerConfig wc;
+  wc.port = port.port;
+  LocalConfig local;
+  local.mac = test::kServerMac;
+  local.ipv4 = {test::kServerIp};
+  const auto server6 = wire::parse_ipv6_address("2001:2::1");
+  const auto client6 = wire::parse_ipv6_address("2001:2::9");
+  ASSERT_TRUE(server6.has_value() && client6.has_value());
+  local.ipv6 = {*server6};
+  local.vlans = {100};
+  auto clients = ClientTable::create(1024, 12);
+  ASSERT_TRUE(clients.has_value());
+  Worker worker(wc, local, control.dataplane, timebase, hwclock::Duration::from_s(300), std::move(*clients));
+  const std::uint8_t prefix6[16] = {0x20, 0x01, 0x00, 0x02};
+  auto built = FibAccessControl::build(
+      compile_restrict(std::vector<AclRule>{AclRule::default_rule(kAclLimited | kAclKod),
+                                            AclRule::ipv4(198, 18, 0, 4, 32, kAclIgnore),
+                                            AclRule::ipv6(prefix6, 64, kAclIgnore)}),
+      "lt_test_acl_f");
+  ASSERT_TRUE(built.has_value()) << built.error();
+  EpochPublisher<AccessControl> publisher(1, std::unique_ptr<const AccessControl>(built->release()));
+  worker.follow_acl(publisher, 0);
+
+  const auto req = test::ntp_request();
+  const wire::Ipv4Address ignored = wire::Ipv4Address::of(198, 18, 0, 4);
+  const wire::Ipv4Address other = wire::Ipv4Address::of(198, 18, 0, 5);
+  auto inject = [&](const test::Frame& f) { ASSERT_TRUE(port.inject(f.buf.data(), f.length)); };
+  auto v4 = [&](wire::Ipv4Address src, std::vector<wire::VlanTag> vlans = {}) {
+    return test::udp4(wire::Bytes(req), 40000, 123, src, test::kServerIp, test::kServerMac, std::move(vlans));
+  };
+  inject(test::udp6(wire::Bytes(req), 40000, 123, *client6, *server6));  // ignored
+  inject(v4(ignored));                                                  // ignored
+  inject(v4(test::kClientIp));                                          // answered
+  inject(v4(ignored, {wire::VlanTag{.vid = 100}}));                         // ignored, looked up alone
+  inject(test::udp6(wire::Bytes(req), 40000, 123, *client6, *server6));  // ignored
+  inject(v4(test::kClientIp));                                          // its first KoD
+  inject(v4(other, {wire::VlanTag{.vid = 100}}));                           // answered, limited alone
+  inject(v4(other));                                                    // its first KoD
+  EXPECT_EQ(worker.poll_once(), 8u);
+  const auto out = port.capture();
+  ASSERT_EQ(out.size(), 4u);
+  auto count = [&](Counter c) { return shm::sum(control.dataplane.counters(), 1, index(c)); };
+  EXPECT_EQ(count(counter_for(NtpOutcome::kDropRestrictIgnore)), 4u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnswered)), 2u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnsweredKod)), 2u);
+  // In burst order: answer, KoD, answer (tagged), KoD.
+  const std::uint8_t expected_stratum[4] = {2, 0, 2, 0};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const auto eth = wire::parse_ethernet(wire::Bytes(out[i]));
+    ASSERT_TRUE(eth.has_value()) << i;
+    const auto ip = wire::parse_ipv4(eth->payload);
+    ASSERT_TRUE(ip.has_value()) << i;
+    const auto udp = wire::parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
+    ASSERT_TRUE(udp.has_value()) << i;
+    ASSERT_GE(udp->payload.size(), sizeof(wire::NtpHeader)) << i;
+    EXPECT_EQ(ip->fields.dst, i < 2 ? test::kClientIp : other) << i;
+    EXPECT_EQ(reinterpret_cast<const wire::NtpHeader*>(udp->payload.data())->stratum, expected_stratum[i]) << i;
+  }
+}
+
 }  // namespace
