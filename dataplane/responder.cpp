@@ -75,7 +75,6 @@ void Responder::update(const shm::ServerState& state) {
 Responder::Interleave Responder::interleave(const NtpRequest& req, const wire::NtpHeader& q, std::uint32_t slot) {
   Interleave x;
   if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return x;
-  if (req.rx != last_rx_) convert_rx(req.rx);
   const ClientTable::Claim c = slot != ClientTable::kNoSlot
                                    ? clients_->claim_slot(slot, last_rx_raw_)
                                    : clients_->claim(ClientKey::from_address(req.client, req.client_length), last_rx_raw_);
@@ -95,11 +94,11 @@ NtpResponse Responder::answer_flagged(const NtpRequest& req, wire::NtpHeader* r,
   const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   const Interleave x = interleave(req, q, slot);
   if (!x.interleaved) {
-    NtpResponse res = answer_basic(q, r, req.rx, now);
+    NtpResponse res = answer_basic(q, r, now);
     res.tx_slot = x.slot;
     return res;
   }
-  fill(q, r, req.rx);  // x holds what it needs of the request
+  fill(q, r);  // x holds what it needs of the request
   r->origin_ts.set(x.origin);
   r->transmit_ts.set(x.tx);
   NtpResponse res{synchronized_ ? NtpOutcome::kAnsweredInterleaved : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
@@ -122,7 +121,7 @@ NtpOutcome Responder::check_restricted(const NtpRequest& req) const {
 NtpResponse Responder::answer_plain(const NtpRequest& req, wire::NtpHeader* r, ClockRef now, std::uint32_t slot) {
   const auto& q = *reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   if ((q.origin_ts.get() & kRxFlag) != 0) return answer_flagged(req, r, now, slot);
-  return answer_basic(q, r, req.rx, now);
+  return answer_basic(q, r, now);
 }
 
 bool Responder::pass_limit_general(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot,
@@ -130,7 +129,6 @@ bool Responder::pass_limit_general(const NtpRequest& req, wire::NtpHeader* r, st
   // Without a client table nothing can be remembered: answered unlimited
   // (the dataplane says so at start).
   if (clients_ == nullptr || req.client == nullptr || (req.client_length != 4 && req.client_length != 16)) return true;
-  if (req.rx != last_rx_) convert_rx(req.rx);
   return decide(req, r, clients_->touch(ClientKey::from_address(req.client, req.client_length), last_rx_raw_), slot,
                 refused);
 }

@@ -231,7 +231,6 @@ class Responder {
   // rest, like refusals, out of line.
   bool pass_limit(const NtpRequest& req, wire::NtpHeader* r, std::uint32_t& slot, NtpResponse& refused) {
     if (req.client_bucket == NtpRequest::kNoBucket) [[unlikely]] return pass_limit_general(req, r, slot, refused);
-    if (req.rx != last_rx_) [[unlikely]] convert_rx(req.rx);
     const std::uint64_t tag = clients_->tag(ClientKey::from_ipv4(req.client));
     return decide(req, r, clients_->touch_tag(req.client_bucket, tag, last_rx_raw_), slot, refused);
   }
@@ -256,12 +255,14 @@ class Responder {
     return random_;
   }
   template <class Now>
-  NtpResponse answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now);
+  NtpResponse answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, Now& now);
   // Everything but the origin and transmit timestamps, which the caller has
   // read from `q` first when `q` and `r` are the same bytes.
-  void fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx);
+  void fill(const wire::NtpHeader& q, wire::NtpHeader* r);
 
-  // The receive timestamp and the root dispersion grown to it, for one rx.
+  // The receive timestamp and the root dispersion grown to it, for one rx:
+  // handle() converts each request's rx before anything else, and all it
+  // calls read last_rx_raw_ and last_rx_dispersion_.
   // Dispersion is kept per 2^20 ns (about 1 ms) bucket of rx and evaluated at
   // the bucket's end: it grows 15 ns per ms, far below the 15 us resolution of
   // the short format, and is never understated.
@@ -308,12 +309,11 @@ inline NtpOutcome Responder::check(const NtpRequest& req) const {
   return NtpOutcome::kAnswered;
 }
 
-inline void Responder::fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx) {
+inline void Responder::fill(const wire::NtpHeader& q, wire::NtpHeader* r) {
   const std::uint8_t version_bits = q.li_vn_mode & 0x38;
   std::int8_t poll = q.poll;
   if (poll < state_.min_poll) poll = state_.min_poll;
   if (poll > state_.max_poll) poll = state_.max_poll;
-  if (rx != last_rx_) convert_rx(rx);
   std::memcpy(r, &template_, sizeof template_);
   r->li_vn_mode = static_cast<std::uint8_t>(template_.li_vn_mode | version_bits);
   r->poll = poll;
@@ -322,9 +322,9 @@ inline void Responder::fill(const wire::NtpHeader& q, wire::NtpHeader* r, hwcloc
 }
 
 template <class Now>
-NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, hwclock::UtcTime rx, Now& now) {
+NtpResponse Responder::answer_basic(const wire::NtpHeader& q, wire::NtpHeader* r, Now& now) {
   const wire::Be64 origin = q.transmit_ts;  // read before the answer is written over the request
-  fill(q, r, rx);
+  fill(q, r);
   r->origin_ts = origin;
   r->transmit_ts.set(convert_tx(now()));
   return {synchronized_ ? NtpOutcome::kAnswered : NtpOutcome::kAnsweredUnsync, sizeof(wire::NtpHeader)};
@@ -337,6 +337,7 @@ NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now
   const bool authenticated = verdict == NtpOutcome::kAnsweredAuthenticated;
   if (verdict != NtpOutcome::kAnswered && !authenticated) return {verdict, 0};
   if (out.size() < sizeof(wire::NtpHeader)) return {NtpOutcome::kDropNoRoom, 0};
+  if (req.rx != last_rx_) convert_rx(req.rx);
 
   const auto* q = reinterpret_cast<const wire::NtpHeader*>(req.payload.data());
   auto* r = reinterpret_cast<wire::NtpHeader*>(out.data());
@@ -347,7 +348,7 @@ NtpResponse Responder::handle(const NtpRequest& req, wire::MutableBytes out, Now
   }
   if (authenticated) [[unlikely]] return answer_authenticated(req, out, ClockRef::of(now), slot);
   if ((q->origin_ts.get() & kRxFlag) != 0) [[unlikely]] return answer_flagged(req, r, ClockRef::of(now), slot);
-  return answer_basic(*q, r, req.rx, now);
+  return answer_basic(*q, r, now);
 }
 
 }  // namespace linetime::dataplane
