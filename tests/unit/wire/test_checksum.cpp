@@ -178,6 +178,24 @@ TEST(Checksum, IncrementalUpdateEqualsRecomputation) {
     const std::uint16_t hc32 = checksum_update32(hc16, old32, new32);
     ASSERT_EQ(hc32, internet_checksum(Bytes(msg))) << "round " << round;
 
+    // A 64-bit field (a timestamp); every tenth round from or to all ones
+    // or zeros, where the end-around carries and the two zeros meet.
+    const std::size_t at64 = 2 + 2 * (rng() % 28);
+    std::uint64_t old64 = 0;
+    for (int i = 0; i < 8; ++i) old64 = old64 << 8 | msg[at64 + i];
+    std::uint64_t new64 = std::uint64_t{rng()} << 32 | rng();
+    if (round % 10 == 1) new64 = ~std::uint64_t{0};
+    if (round % 10 == 2) new64 = 0;
+    if (round % 10 == 3) new64 = old64 + 1;
+    if (round % 10 == 4) new64 = old64;
+    for (int i = 0; i < 8; ++i) msg[at64 + i] = static_cast<std::uint8_t>(new64 >> (56 - 8 * i));
+    const std::uint16_t hc64 = checksum_update64(hc32, old64, new64);
+    ASSERT_EQ(hc64, checksum_update32(checksum_update32(hc32, static_cast<std::uint32_t>(old64 >> 32),
+                                                       static_cast<std::uint32_t>(new64 >> 32)),
+                                      static_cast<std::uint32_t>(old64), static_cast<std::uint32_t>(new64)))
+        << "round " << round << ": the same as four 16-bit steps";
+    ASSERT_EQ(hc64, internet_checksum(Bytes(msg))) << "round " << round;
+
     // A 16-octet run (an IPv6 address).
     const std::size_t at128 = 2 + 2 * (rng() % 24);
     std::uint8_t old_bytes[16];
@@ -185,7 +203,7 @@ TEST(Checksum, IncrementalUpdateEqualsRecomputation) {
     std::memcpy(old_bytes, msg.data() + at128, 16);
     for (auto& b : new_bytes) b = static_cast<std::uint8_t>(rng());
     std::memcpy(msg.data() + at128, new_bytes, 16);
-    ASSERT_EQ(checksum_update(hc32, Bytes(old_bytes), Bytes(new_bytes)), internet_checksum(Bytes(msg)));
+    ASSERT_EQ(checksum_update(hc64, Bytes(old_bytes), Bytes(new_bytes)), internet_checksum(Bytes(msg)));
   }
 }
 
