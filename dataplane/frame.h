@@ -230,11 +230,11 @@ bool FrameProcessor::fast_ntp4(wire::MutableBytes frame, std::size_t length, hwc
   }
   if (udp->dst_port.get() != wire::kNtpPort || udp->length.get() != kLength - kL4) return false;
   if ((f[kNtp] & 7) == 6) return false;  // mode 6: the general path passes it to the kernel
-  if (wire::fold_sum(wire::sum_words<20>(f + kL3)) != 0xFFFF) return false;
+  if (!wire::verifies(wire::sum_words<20>(f + kL3))) return false;
   // The pseudo-header's sum does not change when the addresses swap.
   const std::uint8_t proto_len[4] = {0, wire::kIpProtoUdp, 0, static_cast<std::uint8_t>(kLength - kL4)};
   const std::uint64_t pseudo = wire::sum_words<8>(f + kL3 + 12) + wire::sum_words<4>(proto_len);
-  if (udp->checksum.get() != 0 && wire::fold_sum(pseudo + wire::sum_words<kLength - kL4>(f + kL4)) != 0xFFFF) return false;
+  if (udp->checksum.get() != 0 && !wire::verifies(pseudo + wire::sum_words<kLength - kL4>(f + kL4))) return false;
 
   const std::uint16_t src_port = udp->src_port.get();
   const Restriction x = restriction(f + kL3 + 12, false, src_port, hint);

@@ -141,6 +141,11 @@ inline std::uint64_t sum_words(const std::uint8_t* p) {
   return static_cast<std::uint16_t>(folded << 8 | folded >> 8);  // host (little-endian) to network order
 }
 
+// Whether a message whose sum (sum_words, pieces added) is `s` carries a
+// correct checksum, i.e. fold_sum(s) == 0xffff: s is a non-zero multiple of
+// 2^16 - 1. A divisibility test, one multiply instead of the folds.
+[[gnu::always_inline]] inline bool verifies(std::uint64_t s) { return s % 0xffff == 0 && s != 0; }
+
 std::uint16_t checksum_update(std::uint16_t hc, Bytes old_bytes, Bytes new_bytes);
 
 }  // namespace linetime::wire

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -108,6 +109,26 @@ TEST(Checksum, FixedSizeSumsMatchTheReference) {
     const std::uint64_t pieces = sum_words<8>(p) + sum_words<4>(p + 8) + sum_words<56>(p + 12);
     ASSERT_EQ(fold_sum(pieces), reference_sum(p, 68)) << round;
   }
+}
+
+TEST(Checksum, VerifiesIsFoldingToAllOnes) {
+  std::mt19937_64 rng(65535);
+  std::vector<std::uint64_t> sums = {0, 1, 0xffff, 0xfffe, 0x10000, 2 * 0xffffull, 0xffffffffull, 0x1fffffffeull,
+                                     ~std::uint64_t{0}, ~std::uint64_t{0} - 0xffff, 0xffffull << 48};
+  for (int i = 0; i < 100'000; ++i) {
+    const std::uint64_t r = rng() >> (rng() % 64);
+    sums.push_back(r);
+    sums.push_back(r - r % 0xffff);  // a multiple of 2^16 - 1
+  }
+  for (std::uint64_t s : sums) ASSERT_EQ(verifies(s), fold_sum(s) == 0xffff) << s;
+  // A header with its checksum verifies; one bit off does not.
+  std::array<std::uint8_t, 20> h = {0x45, 0, 0, 0x4c, 0x12, 0x34, 0x40, 0, 0x40, 0x11, 0, 0, 198, 18, 0, 2, 198, 18, 0, 1};
+  const std::uint16_t c = internet_checksum(Bytes(h));
+  h[10] = static_cast<std::uint8_t>(c >> 8);
+  h[11] = static_cast<std::uint8_t>(c);
+  EXPECT_TRUE(verifies(sum_words<20>(h.data())));
+  h[19] ^= 1;
+  EXPECT_FALSE(verifies(sum_words<20>(h.data())));
 }
 
 TEST(Checksum, PiecesOfEvenLengthChain) {
