@@ -102,7 +102,7 @@ constexpr std::uint16_t checksum_update64(std::uint16_t hc, std::uint64_t old_va
 // chain's end-around carry and the 64-bit sum are folded to 33 bits (2^64 and
 // 2^32 are both 1 modulo 2^16 - 1, which is all the checksum keeps).
 template <std::size_t N>
-inline std::uint64_t sum_words(const std::uint8_t* p) {
+[[gnu::always_inline]] inline std::uint64_t sum_words(const std::uint8_t* p) {
   static_assert(N % 4 == 0, "whole 32-bit words only");
 #if defined(__x86_64__)
   if constexpr (N >= 8) {
