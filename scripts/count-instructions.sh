@@ -5,7 +5,8 @@
 # 10,000-burst run (so set-up is not counted), divided by the 320,000 requests
 # in between; the harness (refilling requests) is counted the same way and
 # subtracted. With access control and rate limiting on (bench_dataplane's
-# Acl variants) each is stated too, and as a share of the plain loop; so is
+# Acl variants) each is stated too, and as a share of the plain loop fed the
+# same requests (the rate-limited ones: BM_DataplaneLoopRotating); so is
 # the authenticated path (requests signed with an AES-128-CMAC key: verify,
 # answer, sign the answer; its 110-octet frames refilled by its own harness).
 #
@@ -35,12 +36,18 @@ per_request() {  # per_request LOOP HARNESS: the loop's own instructions per req
 read -r plain loop harness <<<"$(per_request BM_DataplaneLoop BM_HarnessOnly)"
 echo "instructions per request: loop $loop, harness $harness, dataplane $plain"
 [ "${1:-}" = "--plain" ] && exit 0
-variants="BM_DataplaneLoopAcl10k:BM_HarnessOnly BM_DataplaneLoopAcl100k:BM_HarnessOnly
-          BM_DataplaneLoopAclRate100k:BM_HarnessRotating BM_DataplaneLoopAclRate10M:BM_HarnessRotating
-          BM_DataplaneLoopAuthAes:BM_HarnessAuth"
-[ "${1:-}" = "--auth" ] && variants="BM_DataplaneLoopAuthAes:BM_HarnessAuth"
+# Each variant against the plain loop fed the same requests (the rate-limited
+# ones rotate through their clients: BM_DataplaneLoopRotating).
+read -r plain_rotating _ _ <<<"$(per_request BM_DataplaneLoopRotating BM_HarnessRotating)"
+echo "plain loop with rotating clients: dataplane $plain_rotating instructions per request"
+variants="BM_DataplaneLoopAcl10k:BM_HarnessOnly:$plain BM_DataplaneLoopAcl100k:BM_HarnessOnly:$plain
+          BM_DataplaneLoopAclRate100k:BM_HarnessRotating:$plain_rotating
+          BM_DataplaneLoopAclRate10M:BM_HarnessRotating:$plain_rotating
+          BM_DataplaneLoopAuthAes:BM_HarnessAuth:$plain"
+[ "${1:-}" = "--auth" ] && variants="BM_DataplaneLoopAuthAes:BM_HarnessAuth:$plain"
 for variant in $variants; do
-  read -r own loop harness <<<"$(per_request "${variant%%:*}" "${variant##*:}")"
+  IFS=: read -r name harness reference <<<"$variant"
+  read -r own _ _ <<<"$(per_request "$name" "$harness")"
   # The rate the instruction counts imply, relative to the plain loop.
-  echo "${variant%%:*}: dataplane $own instructions per request ($((plain * 100 / own)) % of the plain rate by instructions)"
+  echo "$name: dataplane $own instructions per request ($(awk -v r="$reference" -v o="$own" 'BEGIN { printf "%.1f", 100 * r / o }') % of the plain rate by instructions)"
 done
