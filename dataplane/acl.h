@@ -84,7 +84,7 @@ inline constexpr auto kPairActions = [] {
 }();
 }  // namespace detail
 
-// In line: the bulk lookup decodes every request's next hop.
+// In line: every request's hint (frame.h SourceHint) is decoded.
 inline AclActions decode_pair(std::uint8_t code) { return detail::kPairActions[code]; }
 
 // One `restrict` line, as the dataplane takes it (the control converts

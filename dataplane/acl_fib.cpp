@@ -115,8 +115,11 @@ void FibAccessControl::lookup4_bulk(const std::uint32_t* addresses, std::uint64_
     std::fill(codes, codes + n, encode_pair(default4_));
     return;
   }
-  // rte_fib takes the addresses as not const, but only reads them.
-  rte_fib_lookup_bulk(fib4_, const_cast<std::uint32_t*>(addresses), codes, static_cast<int>(n));
+  // rte_fib takes the addresses as not const, but only reads them. It fails
+  // only on null arguments; the default rule then stands for every source.
+  if (rte_fib_lookup_bulk(fib4_, const_cast<std::uint32_t*>(addresses), codes, static_cast<int>(n)) != 0) {
+    std::fill(codes, codes + n, encode_pair(default4_));
+  }
 }
 
 AclActions FibAccessControl::lookup6(const std::uint8_t* a) const {

@@ -261,8 +261,8 @@ class Responder {
   void fill(const wire::NtpHeader& q, wire::NtpHeader* r);
 
   // The receive timestamp and the root dispersion grown to it, for one rx:
-  // handle() converts each request's rx before anything else, and all it
-  // calls read last_rx_raw_ and last_rx_dispersion_.
+  // handle() converts each request's rx before anything that reads
+  // last_rx_raw_ or last_rx_dispersion_.
   // Dispersion is kept per 2^20 ns (about 1 ms) bucket of rx and evaluated at
   // the bucket's end: it grows 15 ns per ms, far below the 15 us resolution of
   // the short format, and is never understated.

@@ -100,7 +100,6 @@ std::uint16_t Worker::send(std::uint16_t port, std::uint16_t queue, rte_mbuf** p
 
 void Worker::look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool limits, std::uint64_t* acl_codes,
                              std::uint32_t* bucket) const {
-  static_assert(kBurst <= 32);
   // Untagged IPv4 and IPv6 frames: the source address at its fixed offset.
   // Anything else takes part in the bulk lookup and the hashing as address
   // 0, and is looked up when it is processed (FrameProcessor applies a hint

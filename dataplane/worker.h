@@ -95,15 +95,15 @@ class Worker {
   void refresh();
   // With an access list: the restrict actions of the burst's untagged IPv4
   // sources in one bulk lookup, into acl_codes[i] (as lookup4_bulk codes
-  // them; address 0's for the other frames). Rate limiting finds every
-  // client in a table far larger than the caches, so with some rule limiting
-  // (`limits`) every IPv4 source's bucket goes to bucket[i] (else
-  // NtpRequest::kNoBucket), and the buckets are fetched ahead of their
-  // requests so that their misses overlap: every IPv6 source's and the first
-  // kPrefetchAhead IPv4 sources' now, the others kPrefetchAhead frames ahead
-  // of their turn (poll_once). Buckets of clients that no rule limits are
-  // fetched too: telling them apart would cost every request more than the
-  // wasted fetch.
+  // them). Rate limiting finds every client in a table far larger than the
+  // caches, so with some rule limiting (`limits`) each source's bucket goes
+  // to bucket[i] (else NtpRequest::kNoBucket), and the buckets are fetched
+  // ahead of their requests so that their misses overlap: every IPv6
+  // source's and the first kPrefetchAhead frames' now, the others
+  // kPrefetchAhead frames ahead of their turn (poll_once). Frames other than
+  // untagged IPv4 stand in as address 0 (FrameProcessor does not apply their
+  // hints), and buckets of clients that no rule limits are fetched too:
+  // telling them apart would cost every request more than the wasted fetch.
   void look_up_sources(rte_mbuf* const* rx, std::uint16_t n, bool limits, std::uint64_t* acl_codes,
                        std::uint32_t* bucket) const;
   // How many requests ahead a client's bucket is fetched: enough to cover a

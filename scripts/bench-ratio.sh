@@ -7,10 +7,10 @@
 # slices of 20,000 bursts (640,000 requests, 50-100 ms each); every round runs
 # one slice of each loop and each harness in random order, for ROUNDS rounds.
 # A loop's own time per request is its time minus its harness's (the
-# refilling of requests). Each loop is compared with the plain loop fed the
-# same requests by the same harness: the ACL loops with the plain loop (one
-# client), the rate-limited ones with the plain loop fed their rotating
-# clients. This VM's vCPUs change placement every second or so and other
+# refilling of requests). Each loop is compared with the plain loop fed
+# like it by the same harness: the ACL loops with the plain loop (one
+# client), the rate-limited ones with the plain loop fed rotating clients
+# (without access control the source makes no difference). This VM's vCPUs change placement every second or so and other
 # guests share the caches, which slows single slices by 20-60 %:
 # interference only ever adds time, so the figures are stated at the 10th
 # percentile of the slices (the machine at its quietest) and at the median,
@@ -57,7 +57,10 @@ def at(name, q):
     xs = list(ns[name].values())
     return statistics.quantiles(xs, n=10, method="inclusive")[0] if q == "p10" else statistics.median(xs)
 def paired(name, harness, ref):
-    return statistics.median((ns[ref][i] - ns[harness][i]) / (ns[name][i] - ns[harness][i]) for i in ns[name])
+    # Rounds where interference left a loop no faster than its harness say nothing.
+    shares = [(ns[ref][i] - ns[harness][i]) / (ns[name][i] - ns[harness][i]) for i in ns[name]
+              if ns[name][i] > ns[harness][i] and ns[ref][i] > ns[harness][i]]
+    return statistics.median(shares) if shares else float("nan")
 
 print(f"{'loop':<36} {'own ns/request':>15} {'M req/s':>13}   share of its reference's rate")
 print(f"{'':<36} {'(10th percentile | median)':>29}   10th pct | median | paired")

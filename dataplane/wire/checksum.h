@@ -74,9 +74,6 @@ constexpr std::uint16_t checksum_update32(std::uint16_t hc, std::uint32_t old_va
   return checksum_update16(hc, static_cast<std::uint16_t>(old_value), static_cast<std::uint16_t>(new_value));
 }
 
-// The same for a rewritten run of octets at an even offset of the checksummed
-// data (an IPv6 address, a whole NTP timestamp). `old_bytes` and `new_bytes` must
-// have the same length; an odd length is treated as padded with a zero octet.
 // The same for a rewritten 64-bit field at an even offset (a timestamp, per
 // answer), all inline: eqn. 3 over the whole 64-bit word at once, since the
 // sum of its four 16-bit words is congruent to it modulo 2^16 - 1. Exactly
@@ -146,6 +143,9 @@ template <std::size_t N>
 // 2^16 - 1. A divisibility test, one multiply instead of the folds.
 [[gnu::always_inline]] inline bool verifies(std::uint64_t s) { return s % 0xffff == 0 && s != 0; }
 
+// The same for a rewritten run of octets at an even offset of the checksummed
+// data (an IPv6 address). `old_bytes` and `new_bytes` must have the same
+// length; an odd length is treated as padded with a zero octet.
 std::uint16_t checksum_update(std::uint16_t hc, Bytes old_bytes, Bytes new_bytes);
 
 }  // namespace linetime::wire

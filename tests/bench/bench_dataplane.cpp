@@ -13,7 +13,8 @@
 // addresses in turn, with valid checksums (BM_HarnessRotating: that harness
 // alone); BM_DataplaneLoopAclRate100k the same with 100 k clients, whose
 // table fits in the L3 cache. Their reference is BM_DataplaneLoopRotating:
-// the plain loop fed the same rotating requests by the same harness.
+// the plain loop fed rotating requests by the same harness (over the 10 M
+// addresses: without access control the source makes no difference).
 //
 // With authentication: BM_DataplaneLoopAuthAes answers requests signed with
 // an AES-128-CMAC key the responder trusts (verify, answer, sign the answer);

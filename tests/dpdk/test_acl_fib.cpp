@@ -237,6 +237,7 @@ TEST_F(DpdkAcl, MixedBurstKeepsEachFramesRestriction) {
   const auto req = test::ntp_request();
   const wire::Ipv4Address ignored = wire::Ipv4Address::of(198, 18, 0, 4);
   const wire::Ipv4Address other = wire::Ipv4Address::of(198, 18, 0, 5);
+  const wire::Ipv4Address third = wire::Ipv4Address::of(198, 18, 0, 6);
   auto inject = [&](const test::Frame& f) { ASSERT_TRUE(port.inject(f.buf.data(), f.length)); };
   auto v4 = [&](wire::Ipv4Address src, std::vector<wire::VlanTag> vlans = {}) {
     return test::udp4(wire::Bytes(req), 40000, 123, src, test::kServerIp, test::kServerMac, std::move(vlans));
@@ -249,15 +250,18 @@ TEST_F(DpdkAcl, MixedBurstKeepsEachFramesRestriction) {
   inject(v4(test::kClientIp));                                          // its first KoD
   inject(v4(other, {wire::VlanTag{.vid = 100}}));                           // answered, limited alone
   inject(v4(other));                                                    // its first KoD
-  EXPECT_EQ(worker.poll_once(), 8u);
+  inject(v4(third));                                                    // answered (bucket fetched ahead)
+  inject(v4(third));                                                    // its first KoD
+  EXPECT_EQ(worker.poll_once(), 10u);
   const auto out = port.capture();
-  ASSERT_EQ(out.size(), 4u);
+  ASSERT_EQ(out.size(), 6u);
   auto count = [&](Counter c) { return shm::sum(control.dataplane.counters(), 1, index(c)); };
   EXPECT_EQ(count(counter_for(NtpOutcome::kDropRestrictIgnore)), 4u);
-  EXPECT_EQ(count(counter_for(NtpOutcome::kAnswered)), 2u);
-  EXPECT_EQ(count(counter_for(NtpOutcome::kAnsweredKod)), 2u);
-  // In burst order: answer, KoD, answer (tagged), KoD.
-  const std::uint8_t expected_stratum[4] = {2, 0, 2, 0};
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnswered)), 3u);
+  EXPECT_EQ(count(counter_for(NtpOutcome::kAnsweredKod)), 3u);
+  // In burst order: answer, KoD, answer (tagged), KoD, answer, KoD.
+  const std::uint8_t expected_stratum[6] = {2, 0, 2, 0, 2, 0};
+  const wire::Ipv4Address expected_client[6] = {test::kClientIp, test::kClientIp, other, other, third, third};
   for (std::size_t i = 0; i < out.size(); ++i) {
     const auto eth = wire::parse_ethernet(wire::Bytes(out[i]));
     ASSERT_TRUE(eth.has_value()) << i;
@@ -266,7 +270,7 @@ TEST_F(DpdkAcl, MixedBurstKeepsEachFramesRestriction) {
     const auto udp = wire::parse_udp(ip->payload, ip->fields.src, ip->fields.dst);
     ASSERT_TRUE(udp.has_value()) << i;
     ASSERT_GE(udp->payload.size(), sizeof(wire::NtpHeader)) << i;
-    EXPECT_EQ(ip->fields.dst, i < 2 ? test::kClientIp : other) << i;
+    EXPECT_EQ(ip->fields.dst, expected_client[i]) << i;
     EXPECT_EQ(reinterpret_cast<const wire::NtpHeader*>(udp->payload.data())->stratum, expected_stratum[i]) << i;
   }
 }

@@ -361,6 +361,35 @@ TEST_F(AclFrames, Ipv6RulesAndSources) {
   EXPECT_EQ(send6("::1"), Counter::kDropSourceMartian);
 }
 
+// The worker makes a burst's hints for every frame alike: the processor
+// applies one only to the source of an untagged IPv4 frame, on the fast path
+// and on the general one; a tagged IPv4 or an IPv6 frame is looked up alone.
+TEST_F(AclFrames, AHintAppliesOnlyToAnUntaggedIpv4Source) {
+  auto c = config();
+  c.ipv6 = {*wire::parse_ipv6_address("2001:db8::1")};
+  c.vlans = {100};
+  const PrefixAccessControl acl(compile_restrict(std::vector<AclRule>{}));  // everyone served
+  proc.set_acl(&acl);
+  const SourceHint ignored{encode_pair(AclActions{kActIgnore, kActIgnore}), NtpRequest::kNoBucket};
+  const auto req = test::ntp_request();
+  for (bool fast : {true, false}) {
+    c.fast_path = fast;
+    proc.set_config(c);
+    frame = test::udp4(wire::Bytes(req), 40000, 123, test::kClientIp);
+    EXPECT_EQ(proc.process(frame.bytes(), frame.length, rx, [&] { return rx; }, ignored).counter,
+              counter_for(NtpOutcome::kDropRestrictIgnore))
+        << fast;
+    frame = test::udp4(wire::Bytes(req), 40000, 123, test::kClientIp, test::kServerIp, test::kServerMac,
+                       {wire::VlanTag{.vid = 100}});
+    EXPECT_EQ(proc.process(frame.bytes(), frame.length, rx, [&] { return rx; }, ignored).counter, served) << fast;
+    frame = test::udp6(wire::Bytes(req), 40000, 123, *wire::parse_ipv6_address("2001:db8::2"), c.ipv6[0]);
+    EXPECT_EQ(proc.process(frame.bytes(), frame.length, rx, [&] { return rx; }, ignored).counter, served) << fast;
+    // No hint: looked up.
+    frame = test::udp4(wire::Bytes(req), 40000, 123, test::kClientIp);
+    EXPECT_EQ(proc.process(frame.bytes(), frame.length, rx, [&] { return rx; }).counter, served) << fast;
+  }
+}
+
 TEST_F(AclFrames, LimitedKodAnswersAKodThatIsNotStamped) {
   auto table = ClientTable::create(1024, 7);
   ASSERT_TRUE(table.has_value());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -97,7 +98,13 @@ TEST(Checksum, FixedSizeSumsMatchTheReference) {
   std::mt19937 rng(20261121);
   std::vector<std::uint8_t> buf(96);
   for (int round = 0; round < 2000; ++round) {
-    for (auto& b : buf) b = static_cast<std::uint8_t>(round < 10 ? 0xff : rng());  // all ones first: most carries
+    // All ones first (most carries), then all zeros.
+    for (auto& b : buf) b = static_cast<std::uint8_t>(round < 10 ? 0xff : round < 12 ? 0 : rng());
+    if (round == 12) {  // all ones but 01 00 .. 00 after the first eight: the chain wraps to 0 with a carry out
+      std::fill(buf.begin(), buf.end(), std::uint8_t{0xff});
+      std::fill(buf.begin() + 8, buf.begin() + 16, std::uint8_t{0});
+      buf[8] = 1;
+    }
     const std::uint8_t* p = buf.data() + 2 * (round % 4);  // even offsets
     expect_sum_words_matches<4>(p);
     expect_sum_words_matches<8>(p);
@@ -199,8 +206,8 @@ TEST(Checksum, IncrementalUpdateEqualsRecomputation) {
     const std::uint16_t hc32 = checksum_update32(hc16, old32, new32);
     ASSERT_EQ(hc32, internet_checksum(Bytes(msg))) << "round " << round;
 
-    // A 64-bit field (a timestamp); every tenth round from or to all ones
-    // or zeros, where the end-around carries and the two zeros meet.
+    // A 64-bit field (a timestamp); some rounds to all ones, to zero, to the
+    // old value plus one or to the old value itself.
     const std::size_t at64 = 2 + 2 * (rng() % 28);
     std::uint64_t old64 = 0;
     for (int i = 0; i < 8; ++i) old64 = old64 << 8 | msg[at64 + i];
@@ -226,6 +233,27 @@ TEST(Checksum, IncrementalUpdateEqualsRecomputation) {
     std::memcpy(msg.data() + at128, new_bytes, 16);
     ASSERT_EQ(checksum_update(hc64, Bytes(old_bytes), Bytes(new_bytes)), internet_checksum(Bytes(msg)));
   }
+}
+
+TEST(Checksum, Update64IsFourUpdate16sAtTheEdges) {
+  // Where the end-around carries and the two zeros of one's complement meet.
+  const std::uint16_t checksums[] = {0, 1, 0x7fff, 0xfffe, 0xffff};
+  const std::uint64_t values[] = {0, ~std::uint64_t{0}, 1, ~std::uint64_t{0} - 1, 0xffff, 0xffffull << 48,
+                                  0x0000ffffffff0000ull, 0x8000000000000000ull, 0x0123456789abcdefull};
+  for (std::uint16_t hc : checksums) {
+    for (std::uint64_t old_value : values) {
+      for (std::uint64_t new_value : values) {
+        std::uint16_t stepwise = hc;
+        for (int shift = 48; shift >= 0; shift -= 16) {
+          stepwise = checksum_update16(stepwise, static_cast<std::uint16_t>(old_value >> shift),
+                                       static_cast<std::uint16_t>(new_value >> shift));
+        }
+        ASSERT_EQ(checksum_update64(hc, old_value, new_value), stepwise) << hc << " " << old_value << " " << new_value;
+      }
+    }
+  }
+  EXPECT_EQ(checksum_update64(0xffff, ~std::uint64_t{0}, 0), 0xffff) << "every term zero";
+  EXPECT_EQ(checksum_update64(0, 0, 0), 0x0000) << "eqn. 3's 0x0000 where a recomputation may give 0xffff";
 }
 
 TEST(Checksum, IncrementalUpdateRfc1624Example) {
