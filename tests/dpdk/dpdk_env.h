@@ -129,4 +129,20 @@ struct ControlSide {
   }
 };
 
+// What a Worker under test needs besides its addresses: a net_ring port
+// ("lt_ring_" + name), the control's side of the shared memory and a fitted
+// timebase. Tests bind its parts to names of their own:
+//   auto& [port, control, timebase, wc] = rig;
+struct WorkerRig {
+  RingPort port;
+  ControlSide control;
+  shm::Seqlock<hwclock::Timebase> timebase;
+  dataplane::WorkerConfig config;  // on `port`
+
+  explicit WorkerRig(const std::string& name) : port(RingPort::create("lt_ring_" + name)), control(name) {
+    fit_timebase(timebase);
+    config.port = port.port;
+  }
+};
+
 }  // namespace linetime::test

@@ -105,12 +105,8 @@ const wire::NtpHeader* ntp_of(const std::vector<std::uint8_t>& f) {
 }
 
 TEST_F(DpdkAcl, WorkerFollowsPublishedListsAndSendsRateLimitedKods) {
-  test::RingPort port = test::RingPort::create("lt_ring_acl");
-  test::ControlSide control("acl");
-  shm::Seqlock<hwclock::Timebase> timebase;
-  test::fit_timebase(timebase);
-  WorkerConfig wc;
-  wc.port = port.port;
+  test::WorkerRig rig("acl");
+  auto& [port, control, timebase, wc] = rig;
   LocalConfig local;
   local.mac = port.info.mac;
   local.ipv4 = {test::kServerIp};
@@ -207,12 +203,8 @@ TEST_F(DpdkAcl, WorkerFollowsPublishedListsAndSendsRateLimitedKods) {
 // others are looked up one by one, and each frame gets its own source's
 // actions.
 TEST_F(DpdkAcl, MixedBurstKeepsEachFramesRestriction) {
-  test::RingPort port = test::RingPort::create("lt_ring_acl_mixed");
-  test::ControlSide control("acl_mixed");
-  shm::Seqlock<hwclock::Timebase> timebase;
-  test::fit_timebase(timebase);
-  WorkerConfig wc;
-  wc.port = port.port;
+  test::WorkerRig rig("acl_mixed");
+  auto& [port, control, timebase, wc] = rig;
   LocalConfig local;
   local.mac = test::kServerMac;
   local.ipv4 = {test::kServerIp};

@@ -64,14 +64,9 @@ ParsedAnswer parse_answer(const std::vector<std::uint8_t>& f) {
 }  // namespace
 
 TEST_F(Dpdk, RingPortAnswersNtpArpAndCountsEverything) {
-  test::RingPort port = test::RingPort::create("lt_ring_a");
+  test::WorkerRig rig("a");
+  auto& [port, control, timebase, wc] = rig;
   ASSERT_EQ(port.info.driver, "net_ring");
-  test::ControlSide control("a");
-  shm::Seqlock<hwclock::Timebase> timebase;
-  test::fit_timebase(timebase);
-
-  WorkerConfig wc;
-  wc.port = port.port;
   Worker worker(wc, local_for(port.info.mac), control.dataplane, timebase, hwclock::Duration::from_s(300));
 
   // A burst: 20 NTP requests from distinct ports, one ARP request, one mode-7
@@ -143,12 +138,8 @@ TEST_F(Dpdk, RingPortAnswersNtpArpAndCountsEverything) {
 }
 
 TEST_F(Dpdk, HoldoverAndRecoveryFollowTheControl) {
-  test::RingPort port = test::RingPort::create("lt_ring_b");
-  test::ControlSide control("b");
-  shm::Seqlock<hwclock::Timebase> timebase;
-  test::fit_timebase(timebase);
-  WorkerConfig wc;
-  wc.port = port.port;
+  test::WorkerRig rig("b");
+  auto& [port, control, timebase, wc] = rig;
   Worker worker(wc, local_for(port.info.mac), control.dataplane, timebase, hwclock::Duration::from_ms(200));
   const auto req = test::ntp_request();
   auto f = test::udp4(req, 50000, 123, test::kClientIp, test::kServerIp, port.info.mac);
@@ -223,12 +214,8 @@ TEST_F(Dpdk, PcapPortTimestampsAreUsedAsReceiveTime) {
 }
 
 TEST_F(Dpdk, RingPortInterleavedExchangeCarriesPostSendTimestamp) {
-  test::RingPort port = test::RingPort::create("lt_ring_x");
-  test::ControlSide control("x");
-  shm::Seqlock<hwclock::Timebase> timebase;
-  test::fit_timebase(timebase);
-  WorkerConfig wc;
-  wc.port = port.port;
+  test::WorkerRig rig("x");
+  auto& [port, control, timebase, wc] = rig;
   auto table = ClientTable::create(1024, 7);
   ASSERT_TRUE(table) << table.error();
   Worker worker(wc, local_for(port.info.mac), control.dataplane, timebase, hwclock::Duration::from_s(300),
