@@ -30,7 +30,6 @@
 // `limited` rule touch the table, so other clients cost nothing here.
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -39,11 +38,10 @@
 #include <emmintrin.h>
 #endif
 
+#include "dataplane/wire/bytes.h"
 #include "hwclock/expected.h"
 
 namespace linetime::dataplane {
-
-static_assert(std::endian::native == std::endian::little, "addresses are byte-swapped from network order");
 
 // A client's address in 128 bits: IPv6 as it is, IPv4 as the IPv4-mapped
 // IPv6 address ::ffff:a.b.c.d (RFC 4291 2.5.5.2), so the two never collide.
@@ -55,12 +53,11 @@ struct ClientKey {
     return ClientKey{0, kIpv4Mapped | address};
   }
   static ClientKey from_ipv4(const std::uint8_t* address) {  // 4 octets, network order
-    std::uint32_t a;
-    std::memcpy(&a, address, 4);
-    return from_ipv4(__builtin_bswap32(a));
+    return from_ipv4(reinterpret_cast<const wire::Be32*>(address)->get());
   }
   static ClientKey from_ipv6(const std::uint8_t* address) {  // 16 octets, network order
-    return ClientKey{load_be64(address), load_be64(address + 8)};
+    const auto* halves = reinterpret_cast<const wire::Be64*>(address);
+    return ClientKey{halves[0].get(), halves[1].get()};
   }
   // `length` is 4 or 16.
   static ClientKey from_address(const std::uint8_t* address, std::size_t length) {
@@ -69,13 +66,6 @@ struct ClientKey {
   bool operator==(const ClientKey&) const = default;
 
   static constexpr std::uint64_t kIpv4Mapped = 0x0000'FFFF'0000'0000ULL;  // the low half of ::ffff:0.0.0.0
-
- private:
-  static std::uint64_t load_be64(const std::uint8_t* p) {
-    std::uint64_t v;
-    std::memcpy(&v, p, 8);
-    return __builtin_bswap64(v);
-  }
 };
 
 // A client's interleaved-mode timestamps (the cold part of its entry).
